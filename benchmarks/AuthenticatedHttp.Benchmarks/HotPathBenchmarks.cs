@@ -1,0 +1,129 @@
+using System.Net.Http.Headers;
+using AuthenticatedHttp.Testing;
+using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AuthenticatedHttp.Benchmarks;
+
+/// <summary>
+/// The steady-state cost of an authenticated request: a warm cached token versus a caller that sets a precomputed
+/// <c>Authorization</c> header itself. Both clients come from the same <c>IHttpClientFactory</c> (so both chains carry
+/// the factory's logging handlers) and end in the same stub primary handler.
+/// </summary>
+[MemoryDiagnoser]
+[Config(typeof(HotPathConfig))]
+public class HotPathBenchmarks
+{
+    private const string AuthenticatedClientName = "api";
+    private const string PlainClientName = "plain";
+
+    private readonly StubPrimaryHandler _stub = new();
+    private LoopbackAuthServer? _server;
+    private ServiceProvider? _services;
+    private HttpClient _authenticated = null!;
+    private HttpClient _plain = null!;
+    private Uri _requestUri = null!;
+    private AuthenticationHeaderValue _precomputedHeader = null!;
+
+    [GlobalSetup]
+    public async Task GlobalSetupAsync()
+    {
+        _server = await LoopbackAuthServer.StartAsync();
+        var server = _server;
+
+        var services = new ServiceCollection();
+        services.AddAuthenticatedHttpClient(AuthenticatedClientName, o =>
+            {
+                o.BaseAddress = server.ApiBaseAddress;
+                o.TokenEndpoint = server.TokenEndpoint;
+                o.ClientId = LoopbackAuthServerOptions.DefaultClientId;
+                o.ClientSecret = LoopbackAuthServerOptions.DefaultClientSecret;
+                o.Scope = "api.read";
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => _stub)
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+        services.AddHttpClient(PlainClientName, c => c.BaseAddress = server.ApiBaseAddress)
+            .ConfigurePrimaryHttpMessageHandler(() => _stub)
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+        _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+
+        var factory = _services.GetRequiredService<IHttpClientFactory>();
+        _authenticated = factory.CreateClient(AuthenticatedClientName);
+        _plain = factory.CreateClient(PlainClientName);
+        _requestUri = new Uri(server.ApiBaseAddress, "echo");
+
+        // Warm the token: the one and only token request of the run.
+        _stub.CaptureAuthorization = true;
+        await AuthenticatedHttp();
+        var sent = _stub.LastAuthorization;
+        Require(server.TokenRequests == 1, $"expected exactly 1 token request after warm-up, saw {server.TokenRequests}");
+        Require(sent is not null && sent.StartsWith("Bearer ", StringComparison.Ordinal) && sent.Length > "Bearer ".Length,
+            $"the authenticated client sent Authorization '{sent}', expected 'Bearer <token>'");
+        var token = sent!["Bearer ".Length..];
+        await RequireAcceptedByServerAsync(server, token);
+
+        // The baseline sends the very same header value, precomputed once.
+        _precomputedHeader = new AuthenticationHeaderValue("Bearer", token);
+        await PrecomputedHeader();
+        Require(_stub.LastAuthorization == sent, $"the baseline sent Authorization '{_stub.LastAuthorization}', expected '{sent}'");
+
+        // A second authenticated request must reuse the cached token, byte for byte, without asking the server.
+        await AuthenticatedHttp();
+        Require(_stub.LastAuthorization == sent, $"the authenticated client's second request sent '{_stub.LastAuthorization}', expected '{sent}'");
+        Require(server.TokenRequests == 1, $"the cached token was not reused: {server.TokenRequests} token requests");
+        _stub.CaptureAuthorization = false;
+    }
+
+    [GlobalCleanup]
+    public async Task GlobalCleanupAsync()
+    {
+        var tokenRequests = _server?.TokenRequests;
+        _authenticated?.Dispose();
+        _plain?.Dispose();
+        if (_services is not null)
+        {
+            await _services.DisposeAsync();
+        }
+
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        _stub.Dispose();
+        Require(tokenRequests == 1, $"the token was requested again during the measurement: {tokenRequests} token requests in total, expected 1");
+    }
+
+    [Benchmark(Baseline = true)]
+    public async Task PrecomputedHeader()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _requestUri);
+        request.Headers.Authorization = _precomputedHeader;
+        using var response = await _plain.SendAsync(request);
+    }
+
+    [Benchmark]
+    public async Task AuthenticatedHttp()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _requestUri);
+        using var response = await _authenticated.SendAsync(request);
+    }
+
+    /// <summary>Proves the captured token is one the server issued and its API accepts (a real request, not the stub).</summary>
+    private static async Task RequireAcceptedByServerAsync(LoopbackAuthServer server, string token)
+    {
+        using var client = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(server.ApiBaseAddress, "echo"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await client.SendAsync(request);
+        Require(response.IsSuccessStatusCode, $"the loopback API rejected the cached token: {(int)response.StatusCode}");
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new InvalidOperationException("HotPathBenchmarks: " + message);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using System.Net;
+
+namespace AuthenticatedHttp.Benchmarks;
+
+/// <summary>
+/// The primary handler under both clients: returns one preallocated, already-completed 200 response, so the
+/// measurement is the handler chain and nothing else.
+/// </summary>
+internal sealed class StubPrimaryHandler : HttpMessageHandler
+{
+    private readonly Task<HttpResponseMessage> _response = Task.FromResult<HttpResponseMessage>(new ReusableResponse());
+
+    /// <summary>When true, <see cref="LastAuthorization"/> records each request's header (used only in setup: it allocates).</summary>
+    public bool CaptureAuthorization { get; set; }
+
+    /// <summary>The <c>Authorization</c> header of the last request seen while capturing, as sent on the wire.</summary>
+    public string? LastAuthorization { get; private set; }
+
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (CaptureAuthorization)
+        {
+            LastAuthorization = request.Headers.Authorization?.ToString();
+        }
+
+        return _response;
+    }
+
+    protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        SendAsync(request, cancellationToken).Result;
+
+    /// <summary>
+    /// A 200 whose disposal is a no-op, so callers can dispose it as real callers do and it stays reusable
+    /// (its empty content is never disposed and stays buffered).
+    /// </summary>
+    private sealed class ReusableResponse : HttpResponseMessage
+    {
+        public ReusableResponse()
+            : base(HttpStatusCode.OK)
+        {
+        }
+
+#pragma warning disable CA2215 // Not calling base.Dispose is the point: disposing the content would break reuse.
+        protected override void Dispose(bool disposing)
+#pragma warning restore CA2215
+        {
+            // Deliberately nothing: the same instance is returned for every request.
+        }
+    }
+}

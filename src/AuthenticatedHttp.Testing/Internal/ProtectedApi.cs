@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+
+namespace AuthenticatedHttp.Testing.Internal;
+
+/// <summary>The resource server under <c>/api/</c>: bearer authentication for every path, then echo/scoped/status endpoints.</summary>
+internal sealed class ProtectedApi(ServerState state)
+{
+    public const string Prefix = "/api";
+
+    private readonly BearerAuthenticator _authenticator = new(state);
+
+    public void Map(WebApplication app)
+    {
+        // Middleware rather than an endpoint filter, so unknown /api paths are also counted and authenticated.
+        app.Use(AuthenticateAsync);
+        app.Map(Prefix + "/echo", EchoAsync);
+        app.Map(Prefix + "/scoped/{scope}", ScopedAsync);
+        app.Map(Prefix + "/status/{code}", StatusAsync);
+    }
+
+    private async Task AuthenticateAsync(HttpContext context, RequestDelegate next)
+    {
+        if (!context.Request.Path.StartsWithSegments(Prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        state.Counters.ApiRequest();
+        var result = _authenticator.Authenticate(context.Request);
+        switch (result.Outcome)
+        {
+            case BearerOutcome.Authenticated:
+                context.Features.Set(result.Claims!);
+                await next(context).ConfigureAwait(false);
+                return;
+            case BearerOutcome.NoCredentials:
+                // RFC 6750 §3.1: no error code when the request carried no authentication.
+                Reject(context, StatusCodes.Status401Unauthorized, HttpResponses.BearerChallenge, "no bearer token");
+                return;
+            case BearerOutcome.InvalidRequest:
+                Reject(
+                    context,
+                    StatusCodes.Status400BadRequest,
+                    HttpResponses.BearerErrorChallenge("invalid_request", result.Description),
+                    result.Description);
+                return;
+            default:
+                Reject(
+                    context,
+                    StatusCodes.Status401Unauthorized,
+                    HttpResponses.BearerErrorChallenge("invalid_token", result.Description),
+                    result.Description);
+                return;
+        }
+    }
+
+    private Task EchoAsync(HttpContext context) => WriteEchoAsync(context, context.Features.GetRequiredFeature<TokenClaims>());
+
+    private Task ScopedAsync(HttpContext context)
+    {
+        var claims = context.Features.GetRequiredFeature<TokenClaims>();
+        var required = context.Request.RouteValues["scope"] as string ?? string.Empty;
+        if (!OAuthSyntax.IsScopeToken(required))
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return Task.CompletedTask;
+        }
+
+        if (!OAuthSyntax.SplitScopes(claims.Scope).Contains(required, StringComparer.Ordinal))
+        {
+            Reject(
+                context,
+                StatusCodes.Status403Forbidden,
+                HttpResponses.BearerErrorChallenge("insufficient_scope", $"The access token lacks the '{required}' scope", required),
+                "insufficient scope");
+            return Task.CompletedTask;
+        }
+
+        return WriteEchoAsync(context, claims);
+    }
+
+    private Task StatusAsync(HttpContext context)
+    {
+        var text = context.Request.RouteValues["code"] as string;
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var code) || code is < 200 or > 599)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return Task.CompletedTask;
+        }
+
+        state.Counters.ApiResponse(code);
+        if (code == StatusCodes.Status401Unauthorized)
+        {
+            // RFC 9110 §15.5.2: a 401 must carry a challenge.
+            context.Response.Headers.WWWAuthenticate = HttpResponses.BearerChallenge;
+        }
+
+        context.Response.StatusCode = code;
+        return Task.CompletedTask;
+    }
+
+    private static async Task WriteEchoAsync(HttpContext context, TokenClaims claims)
+    {
+        var request = context.Request;
+        string body;
+        using (var reader = new StreamReader(request.Body, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, leaveOpen: true))
+        {
+            body = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+
+        await HttpResponses.WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
+        {
+            writer.WriteString("method", request.Method);
+            writer.WriteString("path", request.Path.Value);
+            writer.WriteString("query", request.QueryString.Value ?? string.Empty);
+            writer.WriteString("contentType", request.ContentType);
+            writer.WriteString("body", body);
+            writer.WriteString("clientId", claims.Subject);
+            writer.WriteString("scope", claims.Scope);
+        }).ConfigureAwait(false);
+    }
+
+    // Counted before the response is written: a client that has read the response must already see the counter.
+    private void Reject(HttpContext context, int statusCode, string challenge, string reason)
+    {
+        state.Counters.ApiResponse(statusCode);
+        Log.ApiRequestRejected(state.Logger, context.Request.Method, context.Request.Path.Value ?? string.Empty, statusCode, reason);
+        context.Response.StatusCode = statusCode;
+        context.Response.Headers.WWWAuthenticate = challenge;
+    }
+}

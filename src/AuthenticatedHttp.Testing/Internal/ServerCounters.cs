@@ -1,0 +1,55 @@
+using Microsoft.AspNetCore.Http;
+
+namespace AuthenticatedHttp.Testing.Internal;
+
+internal sealed class ServerCounters
+{
+    private int _tokenRequests;
+    private int _tokensIssued;
+    private int _tokenRequestsFailed;
+    private int _apiRequests;
+    private int _apiUnauthorized;
+    private int _apiForbidden;
+
+    public int TokenRequests => Volatile.Read(ref _tokenRequests);
+
+    public int TokensIssued => Volatile.Read(ref _tokensIssued);
+
+    public int TokenRequestsFailed => Volatile.Read(ref _tokenRequestsFailed);
+
+    public int ApiRequests => Volatile.Read(ref _apiRequests);
+
+    public int ApiUnauthorized => Volatile.Read(ref _apiUnauthorized);
+
+    public int ApiForbidden => Volatile.Read(ref _apiForbidden);
+
+    public void TokenRequest() => Interlocked.Increment(ref _tokenRequests);
+
+    public void TokenIssued() => Interlocked.Increment(ref _tokensIssued);
+
+    public void TokenRequestFailed() => Interlocked.Increment(ref _tokenRequestsFailed);
+
+    public void ApiRequest() => Interlocked.Increment(ref _apiRequests);
+
+    public void ApiResponse(int statusCode)
+    {
+        if (statusCode == StatusCodes.Status401Unauthorized)
+        {
+            Interlocked.Increment(ref _apiUnauthorized);
+        }
+        else if (statusCode == StatusCodes.Status403Forbidden)
+        {
+            Interlocked.Increment(ref _apiForbidden);
+        }
+    }
+
+    public void Reset()
+    {
+        Interlocked.Exchange(ref _tokenRequests, 0);
+        Interlocked.Exchange(ref _tokensIssued, 0);
+        Interlocked.Exchange(ref _tokenRequestsFailed, 0);
+        Interlocked.Exchange(ref _apiRequests, 0);
+        Interlocked.Exchange(ref _apiUnauthorized, 0);
+        Interlocked.Exchange(ref _apiForbidden, 0);
+    }
+}

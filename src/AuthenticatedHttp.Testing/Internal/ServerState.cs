@@ -1,0 +1,135 @@
+using System.Collections.Frozen;
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace AuthenticatedHttp.Testing.Internal;
+
+/// <summary>Everything the endpoints share: validated settings, runtime switches, counters and issued tokens.</summary>
+internal sealed class ServerState
+{
+    private long _tokenLifetimeTicks;
+    private long _tokenEndpointDelayTicks;
+    private volatile bool _rejectAllTokens;
+    private volatile FaultPlan? _fault;
+    private volatile Func<HttpContext, Task<bool>>? _interceptor;
+
+    public ServerState(LoopbackAuthServerOptions options, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options.TimeProvider, "options.TimeProvider");
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.Issuer, "options.Issuer");
+        ValidateTokenLifetime(options.TokenLifetime, "options.TokenLifetime");
+
+        TimeProvider = options.TimeProvider;
+        Issuer = options.Issuer;
+        Clients = BuildClients(options.Clients);
+        Logger = logger;
+        Tokens = new TokenStore(options.TimeProvider);
+        _tokenLifetimeTicks = options.TokenLifetime.Ticks;
+    }
+
+    public TimeProvider TimeProvider { get; }
+
+    public string Issuer { get; }
+
+    public FrozenDictionary<string, LoopbackClient> Clients { get; }
+
+    public ILogger Logger { get; }
+
+    public JwtIssuer Jwt { get; } = new();
+
+    public TokenStore Tokens { get; }
+
+    public ServerCounters Counters { get; } = new();
+
+    public TokenRequestLog RequestLog { get; } = new();
+
+    /// <summary>The <c>aud</c> of tokens requested without <c>resource</c>; known only once Kestrel has bound its port.</summary>
+    public string DefaultAudience { get; set; } = string.Empty;
+
+    /// <summary>Cancelled when the server starts stopping, so configured delays do not hold up disposal.</summary>
+    public CancellationToken Stopping { get; set; }
+
+    public TimeSpan TokenLifetime
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _tokenLifetimeTicks));
+        set
+        {
+            ValidateTokenLifetime(value, nameof(value));
+            Interlocked.Exchange(ref _tokenLifetimeTicks, value.Ticks);
+        }
+    }
+
+    public TimeSpan TokenEndpointDelay
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _tokenEndpointDelayTicks));
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            Interlocked.Exchange(ref _tokenEndpointDelayTicks, value.Ticks);
+        }
+    }
+
+    public bool RejectAllTokens
+    {
+        get => _rejectAllTokens;
+        set => _rejectAllTokens = value;
+    }
+
+    public Func<HttpContext, Task<bool>>? TokenEndpointInterceptor
+    {
+        get => _interceptor;
+        set => _interceptor = value;
+    }
+
+    public void FailNextTokenRequests(int count, HttpStatusCode status, string? error, string? errorDescription)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if ((int)status is < 200 or > 599)
+        {
+            throw new ArgumentOutOfRangeException(nameof(status), status, "The status must be a final status code (200-599).");
+        }
+
+        _fault = count == 0 ? null : new FaultPlan(count, status, error, errorDescription);
+    }
+
+    public FaultPlan? TryConsumeFault()
+    {
+        var fault = _fault;
+        return fault is not null && fault.TryConsume() ? fault : null;
+    }
+
+    private static void ValidateTokenLifetime(TimeSpan value, string paramName)
+    {
+        // expires_in is whole seconds; a sub-second lifetime would advertise 0 and confuse clients.
+        if (value < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentOutOfRangeException(paramName, value, "The token lifetime must be at least one second.");
+        }
+    }
+
+    private static FrozenDictionary<string, LoopbackClient> BuildClients(IList<LoopbackClient> clients)
+    {
+        var byId = new Dictionary<string, LoopbackClient>(StringComparer.Ordinal);
+        foreach (var client in clients)
+        {
+            if (client is null || string.IsNullOrEmpty(client.ClientId) || client.ClientSecret is null || client.AllowedScopes is null)
+            {
+                throw new ArgumentException("Every LoopbackAuthServerOptions.Clients entry needs a non-empty id, a secret and a scope list.");
+            }
+
+            if (client.AllowedScopes.Any(scope => !OAuthSyntax.IsScopeToken(scope)))
+            {
+                throw new ArgumentException(
+                    $"Client '{client.ClientId}' has a scope that is not a valid RFC 6749 scope-token.");
+            }
+
+            if (!byId.TryAdd(client.ClientId, client))
+            {
+                throw new ArgumentException($"Client id '{client.ClientId}' is registered twice.");
+            }
+        }
+
+        return byId.ToFrozenDictionary(StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,269 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace AuthenticatedHttp.Testing.Internal;
+
+/// <summary><c>POST /connect/token</c>: RFC 6749 §4.4 client_credentials with §2.3.1 client authentication and RFC 8707 resources.</summary>
+internal sealed class TokenEndpoint(ServerState state)
+{
+    public const string Path = "/connect/token";
+
+    // Compared against when the client id is unknown, so response time does not reveal which ids exist.
+    private static readonly byte[] UnknownClientSecretHash = SHA256.HashData(RandomNumberGenerator.GetBytes(32));
+
+    public void Map(WebApplication app) => app.MapPost(Path, HandleAsync);
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        state.Counters.TokenRequest();
+        var exchange = new Exchange(state, context, TokenRequest.FromHeaders(context.Request));
+        try
+        {
+            var interceptor = state.TokenEndpointInterceptor;
+            if (interceptor is not null && await interceptor(context).ConfigureAwait(false))
+            {
+                exchange.Complete(context.RequestAborted.IsCancellationRequested ? 0 : context.Response.StatusCode, issued: false);
+                return;
+            }
+
+            await DelayAsync(context).ConfigureAwait(false);
+            await exchange.Request.ReadBodyAsync(context).ConfigureAwait(false);
+
+            if (state.TryConsumeFault() is { } fault)
+            {
+                await exchange.FailAsync(fault.StatusCode, fault.Error, fault.ErrorDescription).ConfigureAwait(false);
+                return;
+            }
+
+            await ProcessAsync(exchange).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested || state.Stopping.IsCancellationRequested)
+        {
+            exchange.Complete(0, issued: false);
+            context.Abort();
+        }
+        catch
+        {
+            exchange.Complete(StatusCodes.Status500InternalServerError, issued: false);
+            throw;
+        }
+    }
+
+    private async Task DelayAsync(HttpContext context)
+    {
+        var delay = state.TokenEndpointDelay;
+        if (delay > TimeSpan.Zero)
+        {
+            // Real time on purpose: the delay simulates a slow network, and a fake clock nobody advances would hang.
+            using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, state.Stopping);
+            await Task.Delay(delay, cancellation.Token).ConfigureAwait(false);
+        }
+    }
+
+    private Task ProcessAsync(Exchange exchange)
+    {
+        if (Validate(exchange.Request, out var grant) is { } error)
+        {
+            return exchange.FailAsync(error);
+        }
+
+        return IssueAsync(exchange, grant);
+    }
+
+    private OAuthError? Validate(TokenRequest request, out Grant grant)
+    {
+        grant = default;
+        if (request.FormError is not null)
+        {
+            return new(400, "invalid_request", request.FormError);
+        }
+
+        if (request.RepeatedParameter() is { } repeated)
+        {
+            return new(400, "invalid_request", $"The '{repeated}' parameter must not be repeated.");
+        }
+
+        if (request.AuthorizationHeaderCount > 1)
+        {
+            return new(400, "invalid_request", "The request has more than one Authorization header.");
+        }
+
+        if (Authenticate(request, out var client) is { } authenticationError)
+        {
+            return authenticationError;
+        }
+
+        var grantType = request.Single("grant_type");
+        if (string.IsNullOrEmpty(grantType))
+        {
+            return new(400, "invalid_request", "The grant_type parameter is required.");
+        }
+
+        if (grantType != "client_credentials")
+        {
+            return new(400, "unsupported_grant_type", "Only the client_credentials grant is supported.");
+        }
+
+        var requested = OAuthSyntax.SplitScopes(request.Scope);
+        if (requested.Any(scope => !client.AllowedScopes.Contains(scope, StringComparer.Ordinal)))
+        {
+            return new(400, "invalid_scope", "A requested scope is unknown or not allowed for this client.");
+        }
+
+        string[] resources = request.Form.TryGetValue("resource", out var values) ? [.. values.OfType<string>()] : [];
+        if (!resources.All(IsValidResource))
+        {
+            return new(400, "invalid_target", "Each resource must be an absolute URI without a fragment.");
+        }
+
+        var scope = string.Join(' ', requested.Length > 0 ? requested : client.AllowedScopes.Distinct(StringComparer.Ordinal));
+        var audience = resources.Length > 0 ? resources.Distinct(StringComparer.Ordinal).ToArray() : [state.DefaultAudience];
+        grant = new Grant(client, scope, audience);
+        return null;
+    }
+
+    private OAuthError? Authenticate(TokenRequest request, out LoopbackClient client)
+    {
+        client = null!;
+        var bodyClientId = request.Single("client_id");
+        var bodySecret = request.Single("client_secret");
+        if (request.HasAuthorizationHeader)
+        {
+            if (!request.UsesBasic)
+            {
+                return new(401, "invalid_client", "Unsupported client authentication scheme.", BasicChallenge: true);
+            }
+
+            // §2.3.1: a client must not use more than one authentication method in a request.
+            if (bodySecret is not null || (bodyClientId is not null && bodyClientId != request.BasicClientId))
+            {
+                return new(400, "invalid_request", "Use exactly one client authentication method.");
+            }
+
+            return Verify(request.BasicClientId, request.BasicClientSecret, out client)
+                ? null
+                : new(401, "invalid_client", "Client authentication failed.", BasicChallenge: true);
+        }
+
+        if (bodyClientId is null || bodySecret is null)
+        {
+            return new(401, "invalid_client", "Client authentication is required.");
+        }
+
+        return Verify(bodyClientId, bodySecret, out client) ? null : new(401, "invalid_client", "Client authentication failed.");
+    }
+
+    private bool Verify(string? clientId, string? secret, out LoopbackClient client)
+    {
+        client = null!;
+        if (clientId is null || secret is null)
+        {
+            return false;
+        }
+
+        var known = state.Clients.TryGetValue(clientId, out var candidate);
+        var expected = known ? SHA256.HashData(Encoding.UTF8.GetBytes(candidate!.ClientSecret)) : UnknownClientSecretHash;
+
+        // Hashing first keeps the comparison constant-time whatever the secrets' lengths.
+        if (!CryptographicOperations.FixedTimeEquals(expected, SHA256.HashData(Encoding.UTF8.GetBytes(secret))) || !known)
+        {
+            return false;
+        }
+
+        client = candidate!;
+        return true;
+    }
+
+    private async Task IssueAsync(Exchange exchange, Grant grant)
+    {
+        var (client, scope, audience) = grant;
+        var issuedAt = state.TimeProvider.GetUtcNow();
+        var expiresIn = (long)state.TokenLifetime.TotalSeconds;
+        var expiresAt = issuedAt + TimeSpan.FromSeconds(expiresIn);
+        // The exp claim is whole seconds, rounded up; the store keeps the exact expiry, so a token lives exactly
+        // expires_in seconds from issue, as a client that trusts expires_in expects, even for lifetimes of a few seconds.
+        var iat = issuedAt.ToUnixTimeSeconds();
+        var exp = (expiresAt.ToUnixTimeMilliseconds() + 999) / 1000;
+        var claims = new TokenClaims(
+            state.Issuer, client.ClientId, client.ClientId, audience, scope, iat, iat, exp, JwtIssuer.NewJti());
+        var token = state.Jwt.Issue(claims);
+        state.Tokens.Add(claims.Jti, expiresAt);
+        exchange.Complete(StatusCodes.Status200OK, issued: true);
+        Log.TokenIssued(state.Logger, client.ClientId, scope, expiresIn);
+
+        HttpResponses.SetNoStore(exchange.Context.Response);
+        await HttpResponses.WriteJsonAsync(exchange.Context, StatusCodes.Status200OK, writer =>
+        {
+            writer.WriteString("access_token", token);
+            writer.WriteString("token_type", "Bearer");
+            writer.WriteNumber("expires_in", expiresIn);
+            if (scope.Length > 0)
+            {
+                writer.WriteString("scope", scope);
+            }
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One token request. Counters and the log are updated before the response is written: a client that has read
+    /// the response must already see them.
+    /// </summary>
+    private sealed class Exchange(ServerState state, HttpContext context, TokenRequest request)
+    {
+        private readonly DateTimeOffset _receivedAt = state.TimeProvider.GetUtcNow();
+        private bool _completed;
+
+        public HttpContext Context => context;
+
+        public TokenRequest Request => request;
+
+        public void Complete(int statusCode, bool issued)
+        {
+            if (_completed)
+            {
+                return;
+            }
+
+            _completed = true;
+            if (issued)
+            {
+                state.Counters.TokenIssued();
+            }
+            else
+            {
+                state.Counters.TokenRequestFailed();
+            }
+
+            state.RequestLog.Add(new TokenRequestRecord(
+                _receivedAt, request.ClientId, request.AuthenticationMethod, request.Scope, request.Resource, statusCode));
+        }
+
+        public Task FailAsync(OAuthError error) =>
+            FailAsync(error.StatusCode, error.Error, error.Description, error.BasicChallenge);
+
+        public Task FailAsync(int statusCode, string? error, string? description, bool basicChallenge = false)
+        {
+            Complete(statusCode, issued: false);
+            Log.TokenRequestRejected(state.Logger, statusCode, error, description);
+            if (basicChallenge || (statusCode == StatusCodes.Status401Unauthorized && request.UsesBasic))
+            {
+                context.Response.Headers.WWWAuthenticate = HttpResponses.BasicChallenge;
+            }
+
+            return HttpResponses.WriteOAuthErrorAsync(context, statusCode, error, description);
+        }
+    }
+
+    /// <summary>RFC 8707 §2: an absolute URI without a fragment.</summary>
+    private static bool IsValidResource(string resource) =>
+        Uri.TryCreate(resource, UriKind.Absolute, out var uri)
+        // On Unix "/path" parses as an absolute file URI; require the scheme to be written out.
+        && resource.StartsWith(uri.Scheme + ":", StringComparison.OrdinalIgnoreCase)
+        && !resource.Contains('#', StringComparison.Ordinal);
+
+    private readonly record struct Grant(LoopbackClient Client, string Scope, string[] Audience);
+
+    private sealed record OAuthError(int StatusCode, string Error, string Description, bool BasicChallenge = false);
+}

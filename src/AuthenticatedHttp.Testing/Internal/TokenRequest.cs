@@ -1,0 +1,98 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace AuthenticatedHttp.Testing.Internal;
+
+/// <summary>
+/// What a client sent to the token endpoint, read leniently so every request can be logged;
+/// <see cref="TokenEndpoint"/> decides what is acceptable.
+/// </summary>
+internal sealed class TokenRequest
+{
+    public const string MethodBasic = "client_secret_basic";
+    public const string MethodPost = "client_secret_post";
+    public const string MethodNone = "none";
+
+    private TokenRequest(StringValues authorization)
+    {
+        AuthorizationHeaderCount = authorization.Count;
+        if (authorization.Count != 1)
+        {
+            return;
+        }
+
+        HasAuthorizationHeader = true;
+        if (OAuthSyntax.TrySplitCredentials(authorization[0], "Basic", out var credentials))
+        {
+            UsesBasic = true;
+            HasValidBasicCredentials = BasicCredentials.TryDecode(credentials, out var id, out var secret);
+            BasicClientId = id;
+            BasicClientSecret = secret;
+        }
+    }
+
+    public int AuthorizationHeaderCount { get; }
+
+    public bool HasAuthorizationHeader { get; }
+
+    public bool UsesBasic { get; }
+
+    public bool HasValidBasicCredentials { get; }
+
+    public string? BasicClientId { get; }
+
+    public string? BasicClientSecret { get; }
+
+    public IFormCollection Form { get; private set; } = FormCollection.Empty;
+
+    /// <summary>Why the body could not be read as a form, or <see langword="null"/> if it was.</summary>
+    public string? FormError { get; private set; }
+
+    public string? ClientId => BasicClientId ?? Single("client_id");
+
+    public string AuthenticationMethod =>
+        UsesBasic ? MethodBasic : Form.ContainsKey("client_secret") ? MethodPost : MethodNone;
+
+    public string? Scope => Single("scope");
+
+    public string? Resource => Form.TryGetValue("resource", out var values) ? string.Join(' ', values.ToArray()) : null;
+
+    public static TokenRequest FromHeaders(HttpRequest request) => new(request.Headers.Authorization);
+
+    public async Task ReadBodyAsync(HttpContext context)
+    {
+        if (!MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var mediaType)
+            || !mediaType.MediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
+        {
+            FormError = "The request body must be application/x-www-form-urlencoded.";
+            return;
+        }
+
+        try
+        {
+            Form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (InvalidDataException)
+        {
+            FormError = "The request body is not a valid form.";
+        }
+    }
+
+    /// <summary>The one value of a parameter, or null if absent; repeats are reported by <see cref="RepeatedParameter"/>.</summary>
+    public string? Single(string name) => Form.TryGetValue(name, out var values) && values.Count > 0 ? values[0] : null;
+
+    /// <summary>RFC 6749 §3.2: parameters other than resource (RFC 8707) must not repeat.</summary>
+    public string? RepeatedParameter()
+    {
+        foreach (var (name, values) in Form)
+        {
+            if (values.Count > 1 && name != "resource")
+            {
+                return name;
+            }
+        }
+
+        return null;
+    }
+}

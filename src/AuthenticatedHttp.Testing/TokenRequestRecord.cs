@@ -1,0 +1,18 @@
+namespace AuthenticatedHttp.Testing;
+
+/// <summary>One request received by the token endpoint, as recorded in <see cref="LoopbackAuthServer.TokenRequestLog"/>.</summary>
+/// <param name="ReceivedAt">When the request arrived, according to the server's <see cref="LoopbackAuthServerOptions.TimeProvider"/>.</param>
+/// <param name="ClientId">The client id the request presented, or <see langword="null"/> if none could be read.</param>
+/// <param name="AuthenticationMethod">
+/// <c>client_secret_basic</c>, <c>client_secret_post</c> or <c>none</c>: how the client tried to authenticate.
+/// </param>
+/// <param name="Scope">The <c>scope</c> parameter exactly as sent, or <see langword="null"/> if absent.</param>
+/// <param name="Resource">The <c>resource</c> parameter(s) as sent, joined by a space, or <see langword="null"/> if absent.</param>
+/// <param name="StatusCode">The status code of the response, or 0 if the request was aborted before a response was sent.</param>
+public sealed record TokenRequestRecord(
+    DateTimeOffset ReceivedAt,
+    string? ClientId,
+    string AuthenticationMethod,
+    string? Scope,
+    string? Resource,
+    int StatusCode);

@@ -1,0 +1,67 @@
+namespace AuthenticatedHttp;
+
+/// <summary>
+/// Configures one authenticated <see cref="HttpClient"/>: where its API lives, where and how it obtains tokens,
+/// and when cached tokens are refreshed.
+/// </summary>
+/// <remarks>
+/// Bound from a configuration section by
+/// <c>AddAuthenticatedHttpClient(name, configuration)</c>; every property is also a configuration key of the same name,
+/// and a key that matches no property fails validation at host start. Invalid values fail at host start too
+/// (<c>ValidateOnStart</c>) with a message that names the client and the key.
+/// </remarks>
+public sealed class AuthenticatedHttpClientOptions
+{
+    /// <summary>Gets or sets the API's base address, assigned to <see cref="HttpClient.BaseAddress"/>.</summary>
+    /// <value>The default value is <see langword="null"/> (requests use absolute URIs).</value>
+    public Uri? BaseAddress { get; set; }
+
+    /// <summary>Gets or sets the OAuth 2.0 token endpoint (RFC 6749 §3.2). Required; absolute http or https URI.</summary>
+    public Uri? TokenEndpoint { get; set; }
+
+    /// <summary>Gets or sets the client identifier (RFC 6749 §2.2). Required.</summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>Gets or sets the client secret. Required. Never logged, never part of a message or a cache key in clear.</summary>
+    public string? ClientSecret { get; set; }
+
+    /// <summary>Gets or sets the requested scopes, separated by spaces (RFC 6749 §3.3). Their order does not matter.</summary>
+    /// <value>The default value is <see langword="null"/> (the server's default scope).</value>
+    public string? Scope { get; set; }
+
+    /// <summary>Gets or sets the target resource (RFC 8707), an absolute URI.</summary>
+    /// <value>The default value is <see langword="null"/> (no <c>resource</c> parameter is sent).</value>
+    public string? Resource { get; set; }
+
+    /// <summary>Gets or sets how the client authenticates to the token endpoint.</summary>
+    /// <value>The default value is <see cref="ClientAuthenticationMethod.ClientSecretBasic"/>.</value>
+    public ClientAuthenticationMethod ClientAuthentication { get; set; } = ClientAuthenticationMethod.ClientSecretBasic;
+
+    /// <summary>
+    /// Gets or sets how long before expiry a cached token is refreshed in the background. The effective window is
+    /// never more than half the token's lifetime.
+    /// </summary>
+    /// <value>The default value is 5 minutes. Allowed: 0 to 1 day.</value>
+    public TimeSpan RefreshBeforeExpiry { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Gets or sets the lifetime assumed for a token whose response has no usable <c>expires_in</c> and which is not a
+    /// JWT with an <c>exp</c> claim.
+    /// </summary>
+    /// <value>The default value is 1 hour. Allowed: 1 second to 1 day.</value>
+    public TimeSpan DefaultTokenLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Gets or sets how long before its expiry a token stops being sent at all, to absorb clock skew and transit time.
+    /// Never more than a tenth of the token's lifetime.
+    /// </summary>
+    /// <value>The default value is 10 seconds. Allowed: 0 to 5 minutes.</value>
+    public TimeSpan ExpirySafetyMargin { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Gets or sets how long one token request may take before it is abandoned and every caller waiting on it gets a
+    /// <see cref="TokenAcquisitionException"/>. A caller's own cancellation ends only that caller's wait.
+    /// </summary>
+    /// <value>The default value is 30 seconds. Allowed: 1 second to 5 minutes.</value>
+    public TimeSpan TokenRequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}

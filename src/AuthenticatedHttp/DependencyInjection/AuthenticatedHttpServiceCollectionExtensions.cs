@@ -1,0 +1,170 @@
+using System.Diagnostics.CodeAnalysis;
+using AuthenticatedHttp;
+using AuthenticatedHttp.DependencyInjection.Internal;
+using AuthenticatedHttp.Handlers.Internal;
+using AuthenticatedHttp.Tokens.Internal;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers <see cref="HttpClient"/>s that send <c>Authorization: Bearer</c> tokens obtained and refreshed for them.</summary>
+/// <remarks>
+/// Each method registers a named or typed client through <c>IHttpClientFactory</c> and adds the token handler to it.
+/// Handlers added to the returned builder afterwards (for example a resilience handler) run <em>outside</em> the token
+/// handler, so every attempt they make gets a current token. Token state lives in a singleton: it survives handler
+/// rotation, and clients with the same token endpoint, client id, secret, authentication method, scopes and resource
+/// share one token.
+/// </remarks>
+public static class AuthenticatedHttpServiceCollectionExtensions
+{
+    /// <summary>Registers a named authenticated client configured from <paramref name="configuration"/>.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="name">The client name, as passed to <c>IHttpClientFactory.CreateClient</c>.</param>
+    /// <param name="configuration">The section whose keys are <see cref="AuthenticatedHttpClientOptions"/>' property names.</param>
+    /// <returns>The client's builder, to add more handlers or configuration.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="OptionsValidationException">At host start, when the configuration is invalid or has an unknown key.</exception>
+    public static IHttpClientBuilder AddAuthenticatedHttpClient(this IServiceCollection services, string name, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(configuration);
+        return services.AddHttpClient(name).AddAuthenticatedHttpClientCore(configuration, null);
+    }
+
+    /// <summary>Registers a named authenticated client configured in code.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="name">The client name, as passed to <c>IHttpClientFactory.CreateClient</c>.</param>
+    /// <param name="configure">Sets the client's options.</param>
+    /// <returns>The client's builder, to add more handlers or configuration.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="OptionsValidationException">At host start, when the options are invalid.</exception>
+    public static IHttpClientBuilder AddAuthenticatedHttpClient(this IServiceCollection services, string name, Action<AuthenticatedHttpClientOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(configure);
+        return services.AddHttpClient(name).AddAuthenticatedHttpClientCore(null, configure);
+    }
+
+    /// <summary>Registers a typed authenticated client configured from <paramref name="configuration"/>; its name is the type's name.</summary>
+    /// <typeparam name="TClient">The typed client, constructed with the authenticated <see cref="HttpClient"/>.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The section whose keys are <see cref="AuthenticatedHttpClientOptions"/>' property names.</param>
+    /// <returns>The client's builder, to add more handlers or configuration.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="OptionsValidationException">At host start, when the configuration is invalid or has an unknown key.</exception>
+    public static IHttpClientBuilder AddAuthenticatedHttpClient<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TClient>(this IServiceCollection services, IConfiguration configuration)
+        where TClient : class
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        return services.AddHttpClient<TClient>().AddAuthenticatedHttpClientCore(configuration, null);
+    }
+
+    /// <summary>Registers a typed authenticated client configured in code; its name is the type's name.</summary>
+    /// <typeparam name="TClient">The typed client, constructed with the authenticated <see cref="HttpClient"/>.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the client's options.</param>
+    /// <returns>The client's builder, to add more handlers or configuration.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="OptionsValidationException">At host start, when the options are invalid.</exception>
+    public static IHttpClientBuilder AddAuthenticatedHttpClient<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TClient>(this IServiceCollection services, Action<AuthenticatedHttpClientOptions> configure)
+        where TClient : class
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        return services.AddHttpClient<TClient>().AddAuthenticatedHttpClientCore(null, configure);
+    }
+
+    /// <summary>Registers a typed authenticated client with a separate implementation, configured from <paramref name="configuration"/>; its name is <typeparamref name="TClient"/>'s name.</summary>
+    /// <typeparam name="TClient">The service type users resolve.</typeparam>
+    /// <typeparam name="TImplementation">The implementation, constructed with the authenticated <see cref="HttpClient"/>.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The section whose keys are <see cref="AuthenticatedHttpClientOptions"/>' property names.</param>
+    /// <returns>The client's builder, to add more handlers or configuration.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="OptionsValidationException">At host start, when the configuration is invalid or has an unknown key.</exception>
+    public static IHttpClientBuilder AddAuthenticatedHttpClient<TClient, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TImplementation>(this IServiceCollection services, IConfiguration configuration)
+        where TClient : class
+        where TImplementation : class, TClient
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        return services.AddHttpClient<TClient, TImplementation>().AddAuthenticatedHttpClientCore(configuration, null);
+    }
+
+    /// <summary>Registers a typed authenticated client with a separate implementation, configured in code; its name is <typeparamref name="TClient"/>'s name.</summary>
+    /// <typeparam name="TClient">The service type users resolve.</typeparam>
+    /// <typeparam name="TImplementation">The implementation, constructed with the authenticated <see cref="HttpClient"/>.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the client's options.</param>
+    /// <returns>The client's builder, to add more handlers or configuration.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="OptionsValidationException">At host start, when the options are invalid.</exception>
+    public static IHttpClientBuilder AddAuthenticatedHttpClient<TClient, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TImplementation>(this IServiceCollection services, Action<AuthenticatedHttpClientOptions> configure)
+        where TClient : class
+        where TImplementation : class, TClient
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        return services.AddHttpClient<TClient, TImplementation>().AddAuthenticatedHttpClientCore(null, configure);
+    }
+
+    private static IHttpClientBuilder AddAuthenticatedHttpClientCore(this IHttpClientBuilder builder, IConfiguration? configuration, Action<AuthenticatedHttpClientOptions>? configure)
+    {
+        var services = builder.Services;
+        var name = builder.Name;
+        services.AddAuthenticatedHttpCore();
+
+        var options = services.AddOptions<AuthenticatedHttpClientOptions>(name);
+        if (configuration is not null)
+        {
+            options.Bind(configuration);
+        }
+
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AuthenticatedHttpClientOptions>>(new AuthenticatedHttpClientOptionsValidator(name, configuration));
+
+        builder.ConfigureHttpClient((sp, client) =>
+        {
+            if (sp.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get(name).BaseAddress is { } baseAddress)
+            {
+                client.BaseAddress = baseAddress;
+            }
+        });
+
+        // The handler is created per rotation by IHttpClientFactory; the token slot it reads is the long-lived singleton's.
+        builder.AddHttpMessageHandler(sp => new BearerTokenHandler(
+            sp.GetRequiredService<TokenCache>().GetSlot(name, sp.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get(name)),
+            name,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("AuthenticatedHttp.BearerTokenHandler")));
+        return builder;
+    }
+
+    private static void AddAuthenticatedHttpCore(this IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(TokenCache)))
+        {
+            return;
+        }
+
+        services.AddLogging();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(new RefreshJitter());
+        services.AddSingleton<TokenCache>();
+
+        // The back channel: its own client, never following redirects (a 307 would re-post the client secret elsewhere),
+        // with no HttpClient timeout of its own because the token cache bounds each request.
+        services.AddHttpClient(ClientCredentialsTokenSource.BackchannelClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+    }
+}

@@ -1,0 +1,34 @@
+using AuthenticatedHttp.Tokens.Internal;
+using Microsoft.Extensions.Logging;
+
+namespace AuthenticatedHttp.Internal;
+
+/// <summary>
+/// Every log message of the library, with stable event ids. No method takes a token, a secret or a query string.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Debug, "Client '{ClientName}' obtained an access token valid for {Lifetime}, until {ExpiresAt:O} (background: {Background}).", EventName = "TokenAcquired")]
+    public static partial void TokenAcquired(ILogger logger, string clientName, DateTimeOffset expiresAt, TimeSpan lifetime, bool background);
+
+    [LoggerMessage(2, LogLevel.Error, "Client '{ClientName}' could not obtain an access token ({Kind}, OAuth error '{Error}', transient: {IsTransient}); waiting requests fail and are not sent.", EventName = "TokenRequestFailed")]
+    public static partial void TokenRequestFailed(ILogger logger, Exception exception, string clientName, TokenFailureKind kind, string? error, bool isTransient);
+
+    [LoggerMessage(3, LogLevel.Warning, "Client '{ClientName}' could not refresh its access token in the background ({Kind}, OAuth error '{Error}'); the current token stays in use and the refresh is retried in {RetryIn}.", EventName = "BackgroundRefreshFailed")]
+    public static partial void BackgroundRefreshFailed(ILogger logger, Exception exception, string clientName, TokenFailureKind kind, string? error, TimeSpan retryIn);
+
+    [LoggerMessage(4, LogLevel.Information, "Client '{ClientName}': the API rejected the access token that expires at {ExpiresAt:O}; it is discarded and a new one requested.", EventName = "TokenRejected")]
+    public static partial void TokenRejected(ILogger logger, string clientName, DateTimeOffset expiresAt);
+
+    [LoggerMessage(5, LogLevel.Debug, "Client '{ClientName}': {Method} {Path} answered 401; resending once with a renewed token.", EventName = "UnauthorizedResending")]
+    public static partial void UnauthorizedResending(ILogger logger, string clientName, string method, string path);
+
+    [LoggerMessage(6, LogLevel.Warning, "Client '{ClientName}': {Method} {Path} answered 401 and was not resent: {Reason}.", EventName = "UnauthorizedNotResent")]
+    public static partial void UnauthorizedNotResent(ILogger logger, string clientName, string method, string path, string reason);
+
+    [LoggerMessage(7, LogLevel.Warning, "Client '{ClientName}': {Method} {Path} answered 401 again with a renewed token; the response is returned as is (no further retry).", EventName = "UnauthorizedAfterResend")]
+    public static partial void UnauthorizedAfterResend(ILogger logger, string clientName, string method, string path);
+
+    [LoggerMessage(8, LogLevel.Warning, "Client '{ClientName}': the token endpoint sent no usable expires_in and the token is not a JWT with exp; assuming DefaultTokenLifetime {Lifetime}.", EventName = "DefaultTokenLifetimeUsed")]
+    public static partial void DefaultTokenLifetimeUsed(ILogger logger, string clientName, TimeSpan lifetime);
+}

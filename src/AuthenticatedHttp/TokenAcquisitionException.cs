@@ -1,0 +1,56 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Net;
+
+namespace AuthenticatedHttp;
+
+/// <summary>
+/// Thrown when a client needs a token and none can be obtained. The API request is not sent.
+/// </summary>
+/// <remarks>
+/// The message and every property are safe to log: they never contain a token or a client secret.
+/// </remarks>
+[SuppressMessage("Design", "CA1032:Implement standard exception constructors", Justification = "Every instance must name its client and cause.")]
+public sealed class TokenAcquisitionException : Exception
+{
+    internal TokenAcquisitionException(
+        string clientName,
+        TokenFailureKind kind,
+        string message,
+        bool isTransient,
+        HttpStatusCode? statusCode = null,
+        string? error = null,
+        string? errorDescription = null,
+        Uri? errorUri = null,
+        Exception? innerException = null)
+        : base(message, innerException)
+    {
+        ClientName = clientName;
+        Kind = kind;
+        IsTransient = isTransient;
+        StatusCode = statusCode;
+        Error = error;
+        ErrorDescription = errorDescription;
+        ErrorUri = errorUri;
+    }
+
+    /// <summary>Gets the name of the client (or clients, comma separated, when they share one token) that needed the token.</summary>
+    public string ClientName { get; }
+
+    /// <summary>Gets the kind of failure.</summary>
+    public TokenFailureKind Kind { get; }
+
+    /// <summary>Gets a value indicating whether trying again later may succeed (5xx, 408, 429, timeouts, connection failures).</summary>
+    public bool IsTransient { get; }
+
+    /// <summary>Gets the token endpoint's HTTP status, when it answered.</summary>
+    public HttpStatusCode? StatusCode { get; }
+
+    /// <summary>Gets the OAuth 2.0 <c>error</c> code (for example <c>invalid_client</c>), when the server sent one.</summary>
+    public string? Error { get; }
+
+    /// <summary>Gets the OAuth 2.0 <c>error_description</c>, when the server sent one.</summary>
+    public string? ErrorDescription { get; }
+
+    /// <summary>Gets the OAuth 2.0 <c>error_uri</c>, when the server sent a valid one.</summary>
+    public Uri? ErrorUri { get; }
+}

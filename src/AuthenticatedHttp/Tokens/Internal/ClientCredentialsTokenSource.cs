@@ -1,0 +1,187 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using AuthenticatedHttp.Internal;
+using Microsoft.Extensions.Logging;
+
+namespace AuthenticatedHttp.Tokens.Internal;
+
+/// <summary>The OAuth 2.0 client_credentials grant (RFC 6749 §4.4) against one token endpoint.</summary>
+internal sealed class ClientCredentialsTokenSource : ITokenSource
+{
+    /// <summary>The named back-channel client every token request goes through.</summary>
+    public const string BackchannelClientName = "AuthenticatedHttp.TokenEndpoint";
+
+    private readonly ClientCredentialsSettings _settings;
+    private readonly IHttpClientFactory _httpClientFactory;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly AuthenticationHeaderValue? _basicCredentials;
+    private readonly string _endpointForMessages;
+    private int _defaultLifetimeWarned;
+
+    public ClientCredentialsTokenSource(ClientCredentialsSettings settings, IHttpClientFactory httpClientFactory, TimeProvider time, ILogger logger)
+    {
+        _settings = settings;
+        _httpClientFactory = httpClientFactory;
+        _time = time;
+        _logger = logger;
+        _endpointForMessages = settings.TokenEndpoint.GetLeftPart(UriPartial.Path); // a query string may carry anything
+        if (settings.Authentication == ClientAuthenticationMethod.ClientSecretBasic)
+        {
+            // RFC 6749 §2.3.1: form-encode id and secret before joining them, so ':' or non-ASCII survive.
+            var pair = FormUrlEncoding.Encode(settings.ClientId) + ":" + FormUrlEncoding.Encode(settings.ClientSecret);
+            _basicCredentials = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(pair)));
+        }
+    }
+
+    public async Task<AccessToken> RequestTokenAsync(string clientName, CancellationToken cancellationToken)
+    {
+        using var request = CreateRequest();
+        var sentAt = _time.GetUtcNow();
+        HttpResponseMessage response;
+        try
+        {
+            response = await _httpClientFactory.CreateClient(BackchannelClientName)
+                .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw Failure(clientName, TokenFailureKind.NetworkError, $"the token endpoint could not be reached ({ex.HttpRequestError})", isTransient: true, inner: ex);
+        }
+
+        using (response)
+        {
+            var (body, tooLarge) = await ReadCappedAsync(clientName, response.Content, cancellationToken).ConfigureAwait(false);
+            var result = TokenResponseParser.Parse(response.StatusCode, body, tooLarge, response.Content.Headers.ContentType?.MediaType);
+            if (!result.IsSuccess)
+            {
+                throw Failure(clientName, result.FailureKind, result.Problem!, result.IsTransient, response.StatusCode, result.Error, result.ErrorDescription, result.ErrorUri);
+            }
+
+            return new AccessToken(result.AccessToken!, ExpiresAt(clientName, result.AccessToken!, result.ExpiresIn, sentAt), sentAt);
+        }
+    }
+
+    private HttpRequestMessage CreateRequest()
+    {
+        var form = new List<KeyValuePair<string, string>>(6) { new("grant_type", "client_credentials") };
+        if (_settings.Scopes.Count > 0)
+        {
+            form.Add(new("scope", string.Join(' ', _settings.Scopes)));
+        }
+
+        if (_settings.Resource is not null)
+        {
+            form.Add(new("resource", _settings.Resource));
+        }
+
+        if (_basicCredentials is null)
+        {
+            form.Add(new("client_id", _settings.ClientId));
+            form.Add(new("client_secret", _settings.ClientSecret));
+        }
+
+        var request = new HttpRequestMessage(HttpMethod.Post, _settings.TokenEndpoint) { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Authorization = _basicCredentials;
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        return request;
+    }
+
+    /// <summary>Reads at most <see cref="TokenResponseParser.MaxResponseBytes"/>; a longer body is refused, never buffered whole.</summary>
+    private async Task<(byte[] Body, bool TooLarge)> ReadCappedAsync(string clientName, HttpContent content, CancellationToken cancellationToken)
+    {
+        if (content.Headers.ContentLength > TokenResponseParser.MaxResponseBytes)
+        {
+            return ([], true);
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(TokenResponseParser.MaxResponseBytes + 1);
+        try
+        {
+            var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                var total = 0;
+                int read;
+                while (total <= TokenResponseParser.MaxResponseBytes
+                    && (read = await stream.ReadAsync(buffer.AsMemory(total, TokenResponseParser.MaxResponseBytes + 1 - total), cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    total += read;
+                }
+
+                return total > TokenResponseParser.MaxResponseBytes ? ([], true) : (buffer.AsSpan(0, total).ToArray(), false);
+            }
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            throw Failure(clientName, TokenFailureKind.NetworkError, "the connection to the token endpoint failed while reading the response", isTransient: true, inner: ex);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>DESIGN.md "Token lifetime": expires_in, else the JWT's own lifetime, else the configured default.</summary>
+    private DateTimeOffset ExpiresAt(string clientName, string token, TimeSpan? expiresIn, DateTimeOffset sentAt)
+    {
+        if (expiresIn is { } lifetime)
+        {
+            return sentAt + lifetime;
+        }
+
+        if (JwtClaims.TryReadTimes(token, out var issuedAt, out var expiresAtClaim))
+        {
+            // exp − iat is the lifetime the issuer meant, immune to clock skew between it and us.
+            return issuedAt is { } iat && expiresAtClaim > iat
+                ? sentAt + TimeSpan.FromSeconds(expiresAtClaim!.Value - iat)
+                : DateTimeOffset.FromUnixTimeSeconds(expiresAtClaim!.Value);
+        }
+
+        if (Interlocked.Exchange(ref _defaultLifetimeWarned, 1) == 0)
+        {
+            Log.DefaultTokenLifetimeUsed(_logger, clientName, _settings.DefaultTokenLifetime);
+        }
+
+        return sentAt + _settings.DefaultTokenLifetime;
+    }
+
+    private TokenAcquisitionException Failure(
+        string clientName,
+        TokenFailureKind kind,
+        string problem,
+        bool isTransient,
+        HttpStatusCode? status = null,
+        string? error = null,
+        string? description = null,
+        Uri? errorUri = null,
+        Exception? inner = null)
+    {
+        // The server chose the description; make sure it cannot echo our secret into a log.
+        description = description?.Replace(_settings.ClientSecret, "***", StringComparison.Ordinal);
+        var message = new StringBuilder()
+            .Append("Client '").Append(clientName).Append("' could not obtain an access token from ").Append(_endpointForMessages)
+            .Append(": ").Append(problem);
+        if (description is not null)
+        {
+            message.Append(" (").Append(description).Append(')');
+        }
+
+        message.Append(isTransient ? ". This is transient; a later attempt may succeed." : ". Not transient: " + Advice(kind, error));
+        return new TokenAcquisitionException(clientName, kind, message.ToString(), isTransient, status, error, description, errorUri, inner);
+    }
+
+    private static string Advice(TokenFailureKind kind, string? error) => (kind, error) switch
+    {
+        (TokenFailureKind.OAuthError, "invalid_client") => "check ClientId, ClientSecret and ClientAuthentication.",
+        (TokenFailureKind.OAuthError, "unauthorized_client") => "the client is not allowed to use the client_credentials grant.",
+        (TokenFailureKind.OAuthError, "invalid_scope") => "check Scope against what the client may request.",
+        (TokenFailureKind.OAuthError, "invalid_target") => "check Resource.",
+        (TokenFailureKind.OAuthError, "invalid_grant" or "unsupported_grant_type") => "the server does not accept this grant for this client.",
+        (TokenFailureKind.MalformedResponse, _) => "check that TokenEndpoint is the OAuth 2.0 token endpoint.",
+        (TokenFailureKind.HttpError, _) => "check TokenEndpoint.",
+        _ => "check the client's configuration.",
+    };
+}

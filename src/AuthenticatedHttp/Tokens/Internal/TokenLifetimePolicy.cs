@@ -1,0 +1,39 @@
+namespace AuthenticatedHttp.Tokens.Internal;
+
+/// <summary>
+/// Turns a token's lifetime into its refresh and last-use moments (DESIGN.md "Token lifetime"):
+/// RefreshAt = ExpiresAt − window − jitter, window = min(RefreshBeforeExpiry, L/2);
+/// UsableUntil = ExpiresAt − min(ExpirySafetyMargin, L/10).
+/// </summary>
+internal sealed class TokenLifetimePolicy(TimeSpan refreshBeforeExpiry, TimeSpan expirySafetyMargin, RefreshJitter jitter)
+{
+    public TimeSpan RefreshBeforeExpiry { get; } = refreshBeforeExpiry;
+
+    public TimeSpan ExpirySafetyMargin { get; } = expirySafetyMargin;
+
+    public CachedToken Schedule(AccessToken token)
+    {
+        var lifetime = token.Lifetime;
+        var window = Min(RefreshBeforeExpiry, lifetime / 2);
+        var margin = Min(ExpirySafetyMargin, lifetime / 10);
+        // Jitter only ever refreshes earlier, within a tenth of the window, so a fleet spreads out without risking expiry.
+        var refreshAt = token.ExpiresAt - window - jitter.Next(window / 10);
+        return new CachedToken(token, refreshAt, token.ExpiresAt - margin);
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+}
+
+/// <summary>A random share of a span; a singleton so tests can replace it with none.</summary>
+internal class RefreshJitter
+{
+    public static RefreshJitter None { get; } = new NoJitter();
+
+    public virtual TimeSpan Next(TimeSpan max) =>
+        max <= TimeSpan.Zero ? TimeSpan.Zero : TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * max.Ticks));
+
+    private sealed class NoJitter : RefreshJitter
+    {
+        public override TimeSpan Next(TimeSpan max) => TimeSpan.Zero;
+    }
+}

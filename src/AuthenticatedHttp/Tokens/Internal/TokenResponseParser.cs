@@ -1,0 +1,319 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace AuthenticatedHttp.Tokens.Internal;
+
+/// <summary>What a token endpoint's answer meant: a token, or a failure described well enough to act on.</summary>
+internal readonly record struct TokenEndpointResult(
+    string? AccessToken,
+    TimeSpan? ExpiresIn,
+    TokenFailureKind FailureKind,
+    bool IsTransient,
+    string? Error,
+    string? ErrorDescription,
+    Uri? ErrorUri,
+    string? Problem)
+{
+    public bool IsSuccess => AccessToken is not null;
+
+    public static TokenEndpointResult Success(string accessToken, TimeSpan? expiresIn) =>
+        new(accessToken, expiresIn, default, false, null, null, null, null);
+
+    public static TokenEndpointResult Failure(TokenFailureKind kind, bool isTransient, string problem, string? error = null, string? description = null, Uri? errorUri = null) =>
+        new(null, null, kind, isTransient, error, description, errorUri, problem);
+}
+
+/// <summary>
+/// Interprets a token endpoint response (RFC 6749 §5.1 and §5.2). Pure and total: any status and any bytes give either a
+/// usable token or a failure with a precise reason, never an exception.
+/// </summary>
+internal static class TokenResponseParser
+{
+    /// <summary>Token responses larger than this are refused rather than buffered.</summary>
+    public const int MaxResponseBytes = 64 * 1024;
+
+    /// <summary>The longest <c>expires_in</c> accepted: ten years. More is a broken server, not a long-lived token.</summary>
+    public const long MaxExpiresInSeconds = 10L * 365 * 24 * 3600;
+
+    private const int MaxErrorTextLength = 512;
+
+    private static readonly JsonDocumentOptions JsonOptions = new() { MaxDepth = 16 };
+
+    public static TokenEndpointResult Parse(HttpStatusCode status, ReadOnlySpan<byte> body, bool bodyTooLarge, string? mediaType)
+    {
+        var code = (int)status;
+        var success = code is >= 200 and <= 299;
+        var transientStatus = IsTransientStatus(status);
+        if (bodyTooLarge)
+        {
+            return TokenEndpointResult.Failure(
+                success ? TokenFailureKind.MalformedResponse : TokenFailureKind.HttpError,
+                !success && transientStatus,
+                $"the response body exceeds the {MaxResponseBytes / 1024} KiB limit");
+        }
+
+        JsonDocument? document = null;
+        try
+        {
+            if (!body.IsEmpty)
+            {
+                document = JsonDocument.Parse(body.ToArray(), JsonOptions);
+            }
+        }
+        catch (JsonException)
+        {
+            document = null;
+        }
+
+        using (document)
+        {
+            var json = document?.RootElement;
+            var isObject = json?.ValueKind == JsonValueKind.Object;
+
+            if (isObject && TryReadError(json!.Value, out var error, out var description, out var errorUri, out var errorProblem))
+            {
+                if (errorProblem is not null)
+                {
+                    return TokenEndpointResult.Failure(TokenFailureKind.MalformedResponse, !success && transientStatus, errorProblem);
+                }
+
+                var transient = transientStatus || error is "temporarily_unavailable" or "server_error";
+                var where = success ? $"HTTP {code} with an error body" : $"HTTP {code}";
+                return TokenEndpointResult.Failure(TokenFailureKind.OAuthError, transient, $"the token endpoint answered {where}: {error}", error, description, errorUri);
+            }
+
+            if (!success)
+            {
+                var what = body.IsEmpty ? "an empty body" : isObject ? "a JSON body without an OAuth error" : Describe(mediaType, "a non-JSON body");
+                return TokenEndpointResult.Failure(TokenFailureKind.HttpError, transientStatus, $"the token endpoint answered HTTP {code} ({ReasonPhrase(status)}) with {what}");
+            }
+
+            if (body.IsEmpty)
+            {
+                return Malformed($"the token endpoint answered HTTP {code} with an empty body");
+            }
+
+            if (json is null)
+            {
+                return Malformed($"the token endpoint answered HTTP {code} with {Describe(mediaType, "a body that is not JSON")}");
+            }
+
+            if (!isObject)
+            {
+                return Malformed($"the token endpoint answered HTTP {code} with JSON that is not an object");
+            }
+
+            return ReadToken(json.Value);
+        }
+    }
+
+    public static bool IsTransientStatus(HttpStatusCode status) =>
+        (int)status >= 500 || status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests;
+
+    private static TokenEndpointResult ReadToken(JsonElement json)
+    {
+        JsonElement accessToken = default, tokenType = default, expiresIn = default;
+        foreach (var property in json.EnumerateObject())
+        {
+            // A second access_token (or token_type, expires_in) makes the response ambiguous: refuse it rather than guess.
+            var duplicate = property.Name switch
+            {
+                "access_token" => !Take(ref accessToken, property.Value),
+                "token_type" => !Take(ref tokenType, property.Value),
+                "expires_in" => !Take(ref expiresIn, property.Value),
+                _ => false,
+            };
+            if (duplicate)
+            {
+                return Malformed($"the token response contains '{property.Name}' more than once");
+            }
+        }
+
+        if (accessToken.ValueKind == JsonValueKind.Undefined)
+        {
+            return Malformed("the token response has no 'access_token'");
+        }
+
+        if (accessToken.ValueKind != JsonValueKind.String)
+        {
+            return Malformed("the token response's 'access_token' is not a string");
+        }
+
+        var token = accessToken.GetString()!;
+        if (token.Length == 0 || string.IsNullOrWhiteSpace(token))
+        {
+            return Malformed("the token response's 'access_token' is empty");
+        }
+
+        if (!IsValidBearerToken(token))
+        {
+            return Malformed("the token response's 'access_token' contains characters not allowed in a Bearer token (RFC 6750 §2.1)");
+        }
+
+        if (tokenType.ValueKind is not JsonValueKind.Undefined and not JsonValueKind.Null)
+        {
+            if (tokenType.ValueKind != JsonValueKind.String)
+            {
+                return Malformed("the token response's 'token_type' is not a string");
+            }
+
+            var type = tokenType.GetString()!;
+            if (!string.Equals(type, "Bearer", StringComparison.OrdinalIgnoreCase))
+            {
+                return Malformed($"the token response's 'token_type' is '{Sanitize(type, 32)}', not 'Bearer'");
+            }
+        }
+
+        if (!TryReadExpiresIn(expiresIn, out var lifetime, out var problem))
+        {
+            return Malformed(problem!);
+        }
+
+        return TokenEndpointResult.Success(token, lifetime);
+    }
+
+    private static bool Take(ref JsonElement target, JsonElement value)
+    {
+        if (target.ValueKind != JsonValueKind.Undefined)
+        {
+            return false;
+        }
+
+        target = value;
+        return true;
+    }
+
+    /// <summary>
+    /// expires_in is a JSON number of seconds; numeric strings are common and accepted. Missing, null or 0 mean
+    /// "unknown" (null), for the caller to fall back on the JWT exp claim or the configured default.
+    /// </summary>
+    private static bool TryReadExpiresIn(JsonElement element, out TimeSpan? lifetime, out string? problem)
+    {
+        lifetime = null;
+        problem = null;
+        double seconds;
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Undefined or JsonValueKind.Null:
+                return true;
+            case JsonValueKind.Number:
+                seconds = element.GetDouble();
+                break;
+            case JsonValueKind.String when double.TryParse(element.GetString(), NumberStyles.AllowLeadingWhite | NumberStyles.AllowTrailingWhite | NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed):
+                seconds = parsed;
+                break;
+            case JsonValueKind.String:
+                problem = $"the token response's 'expires_in' is the string '{Sanitize(element.GetString()!, 32)}', not a number of seconds";
+                return false;
+            default:
+                problem = $"the token response's 'expires_in' is a JSON {element.ValueKind.ToString().ToLowerInvariant()}, not a number of seconds";
+                return false;
+        }
+
+        if (double.IsNaN(seconds) || seconds < 0)
+        {
+            problem = $"the token response's 'expires_in' is negative ({seconds.ToString(CultureInfo.InvariantCulture)})";
+            return false;
+        }
+
+        if (seconds > MaxExpiresInSeconds)
+        {
+            problem = $"the token response's 'expires_in' ({seconds.ToString("G6", CultureInfo.InvariantCulture)} s) is more than ten years";
+            return false;
+        }
+
+        if (seconds != Math.Floor(seconds))
+        {
+            problem = $"the token response's 'expires_in' ({seconds.ToString(CultureInfo.InvariantCulture)}) is not a whole number of seconds";
+            return false;
+        }
+
+        lifetime = seconds == 0 ? null : TimeSpan.FromSeconds(seconds);
+        return true;
+    }
+
+    /// <summary>RFC 6750 §2.1 b64token: the token must fit in an Authorization header as is.</summary>
+    private static bool IsValidBearerToken(string token)
+    {
+        var end = token.Length;
+        while (end > 0 && token[end - 1] == '=')
+        {
+            end--;
+        }
+
+        if (end == 0)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < end; i++)
+        {
+            var c = token[i];
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '~' or '+' or '/'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static TokenEndpointResult Malformed(string problem) =>
+        TokenEndpointResult.Failure(TokenFailureKind.MalformedResponse, isTransient: false, problem);
+
+    private static string Describe(string? mediaType, string fallback) =>
+        string.IsNullOrEmpty(mediaType) ? fallback : $"{fallback} (content-type {Sanitize(mediaType, 64)})";
+
+    private static string ReasonPhrase(HttpStatusCode status) =>
+        Enum.IsDefined(status) ? status.ToString() : "unknown status";
+
+    private static bool TryReadError(JsonElement json, out string? error, out string? description, out Uri? errorUri, out string? problem)
+    {
+        error = description = problem = null;
+        errorUri = null;
+        if (!json.TryGetProperty("error", out var errorElement))
+        {
+            return false;
+        }
+
+        if (errorElement.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(errorElement.GetString()))
+        {
+            problem = "the token endpoint's response has an 'error' member that is not a non-empty string";
+            return true;
+        }
+
+        error = Sanitize(errorElement.GetString()!, 64);
+        if (json.TryGetProperty("error_description", out var descriptionElement) && descriptionElement.ValueKind == JsonValueKind.String)
+        {
+            description = Sanitize(descriptionElement.GetString()!, MaxErrorTextLength);
+        }
+
+        if (json.TryGetProperty("error_uri", out var uriElement) && uriElement.ValueKind == JsonValueKind.String
+            && Uri.TryCreate(uriElement.GetString(), UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http")
+        {
+            errorUri = uri;
+        }
+
+        return true;
+    }
+
+    /// <summary>Server text goes into exception messages and logs: strip control characters and cap its length.</summary>
+    internal static string Sanitize(string text, int maxLength)
+    {
+        var builder = new StringBuilder(Math.Min(text.Length, maxLength + 1));
+        foreach (var c in text)
+        {
+            if (builder.Length >= maxLength)
+            {
+                builder.Append('…');
+                break;
+            }
+
+            builder.Append(char.IsControl(c) ? ' ' : c);
+        }
+
+        return builder.ToString();
+    }
+}

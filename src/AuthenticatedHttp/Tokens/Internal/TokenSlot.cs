@@ -1,0 +1,306 @@
+using System.Diagnostics.CodeAnalysis;
+using AuthenticatedHttp.Internal;
+using Microsoft.Extensions.Logging;
+
+namespace AuthenticatedHttp.Tokens.Internal;
+
+/// <summary>
+/// The token state of one cache key: the current token, its phase timer, and the one in-flight token request.
+/// </summary>
+/// <remarks>
+/// Fresh tokens are read with one volatile load (no clock, no lock, no allocation). Everything that changes state
+/// takes <see cref="_gate"/>, and no token request is ever made while holding it.
+/// </remarks>
+internal sealed class TokenSlot : IDisposable
+{
+    private static readonly TimeSpan FirstBackgroundRetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxBackgroundRetryDelay = TimeSpan.FromMinutes(1);
+
+    private readonly ITokenSource _source;
+    private readonly TokenLifetimePolicy _policy;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _requestTimeout;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private CachedToken? _current;
+    private TaskCompletionSource<CachedToken>? _refresh;
+    private ITimer? _phaseTimer;
+    private int _backgroundFailures;
+    private long _backgroundRetryNotBeforeTicks;
+    private string _clientNames = string.Empty;
+    private int _tokenRequests;
+    private int _backgroundRefreshes;
+    private bool _disposed;
+
+    public TokenSlot(ITokenSource source, TokenLifetimePolicy policy, TimeSpan requestTimeout, TimeProvider time, ILogger logger)
+    {
+        _source = source;
+        _policy = policy;
+        _requestTimeout = requestTimeout;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>The clients sharing this slot, for messages: "orders" or "orders, billing".</summary>
+    public string ClientNames => Volatile.Read(ref _clientNames);
+
+    public CachedToken? Current => Volatile.Read(ref _current);
+
+    /// <summary>Token requests started by this slot, foreground and background.</summary>
+    public int TokenRequests => Volatile.Read(ref _tokenRequests);
+
+    /// <summary>Background refreshes started (a subset of <see cref="TokenRequests"/>).</summary>
+    public int BackgroundRefreshes => Volatile.Read(ref _backgroundRefreshes);
+
+    public void AddClientName(string clientName)
+    {
+        lock (_gate)
+        {
+            if (_clientNames.Length == 0)
+            {
+                _clientNames = clientName;
+            }
+            else if (!_clientNames.Split(", ").Contains(clientName, StringComparer.Ordinal))
+            {
+                _clientNames = _clientNames + ", " + clientName;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The synchronous path: a fresh or stale token, or false when callers must wait. A stale token also starts one
+    /// background refresh.
+    /// </summary>
+    public bool TryGetToken([NotNullWhen(true)] out CachedToken? token)
+    {
+        token = Volatile.Read(ref _current);
+        if (token is not null)
+        {
+            switch (token.Phase)
+            {
+                case TokenPhase.Fresh:
+                    return true;
+                case TokenPhase.Stale:
+                    RefreshInBackground();
+                    return true;
+            }
+        }
+
+        token = null;
+        return false;
+    }
+
+    /// <summary>
+    /// A usable token, waiting for the in-flight (or a new) token request when there is none. The caller's
+    /// cancellation ends only its own wait.
+    /// </summary>
+    /// <exception cref="TokenAcquisitionException">No usable token exists and none could be obtained.</exception>
+    public Task<CachedToken> GetTokenAsync(CancellationToken cancellationToken)
+    {
+        var current = Volatile.Read(ref _current);
+        if (current is not null)
+        {
+            // The slow path checks the clock itself, in case a phase timer is late.
+            switch (current.Observe(_time.GetUtcNow()))
+            {
+                case TokenPhase.Fresh:
+                    return Task.FromResult(current);
+                case TokenPhase.Stale:
+                    RefreshInBackground();
+                    return Task.FromResult(current);
+            }
+        }
+
+        return StartOrJoinRefresh(background: false).WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Compare-and-swap renewal after the API rejected <paramref name="rejected"/>: if a newer usable token is already
+    /// cached, returns it; otherwise retires the rejected token and waits for the one shared refresh.
+    /// </summary>
+    public Task<CachedToken> RenewAsync(CachedToken rejected, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var current = _current;
+            if (current is not null && !ReferenceEquals(current, rejected) && current.Observe(_time.GetUtcNow()) != TokenPhase.Unusable)
+            {
+                return Task.FromResult(current);
+            }
+
+            if (rejected.Advance(TokenPhase.Unusable))
+            {
+                Log.TokenRejected(_logger, ClientNames, rejected.Token.ExpiresAt);
+            }
+        }
+
+        return StartOrJoinRefresh(background: false).WaitAsync(cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _phaseTimer?.Dispose();
+        }
+    }
+
+    private void RefreshInBackground()
+    {
+        if (Volatile.Read(ref _refresh) is not null)
+        {
+            return;
+        }
+
+        // After a failed background refresh, wait out the backoff instead of asking again on every request.
+        if (Volatile.Read(ref _backgroundFailures) > 0 && _time.GetUtcNow().UtcTicks < Volatile.Read(ref _backgroundRetryNotBeforeTicks))
+        {
+            return;
+        }
+
+        _ = StartOrJoinRefresh(background: true);
+    }
+
+    private Task<CachedToken> StartOrJoinRefresh(bool background)
+    {
+        TaskCompletionSource<CachedToken> refresh;
+        lock (_gate)
+        {
+            if (_refresh is { } running)
+            {
+                return running.Task;
+            }
+
+            // Continuations run on the thread pool, never inline on the thread that completes the token request.
+            refresh = new TaskCompletionSource<CachedToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _refresh, refresh);
+        }
+
+        Interlocked.Increment(ref _tokenRequests);
+        if (background)
+        {
+            Interlocked.Increment(ref _backgroundRefreshes);
+        }
+
+        _ = RunRefreshAsync(refresh, background);
+        return refresh.Task;
+    }
+
+    /// <summary>Runs one token request on the slot's own timeout and publishes its outcome. Never throws.</summary>
+    private async Task RunRefreshAsync(TaskCompletionSource<CachedToken> refresh, bool background)
+    {
+        var clientNames = ClientNames;
+        try
+        {
+            AccessToken token;
+            using (var timeout = new CancellationTokenSource(_requestTimeout, _time))
+            {
+                try
+                {
+                    token = await _source.RequestTokenAsync(clientNames, timeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
+                {
+                    throw new TokenAcquisitionException(
+                        clientNames, TokenFailureKind.Timeout,
+                        $"Client '{clientNames}' could not obtain an access token: the token request did not complete within {_requestTimeout.TotalSeconds:0.###} s (TokenRequestTimeout). This is transient; a later attempt may succeed.",
+                        isTransient: true, innerException: ex);
+                }
+            }
+
+            if (token.Lifetime <= TimeSpan.Zero)
+            {
+                throw new TokenAcquisitionException(
+                    clientNames, TokenFailureKind.MalformedResponse,
+                    $"Client '{clientNames}' could not obtain an access token: the token source returned a token that had already expired ({token.ExpiresAt:O}). Check the clock of this machine and of the token issuer.",
+                    isTransient: false);
+            }
+
+            var cached = _policy.Schedule(token);
+            lock (_gate)
+            {
+                Volatile.Write(ref _current, cached);
+                Volatile.Write(ref _refresh, null);
+                Volatile.Write(ref _backgroundFailures, 0);
+                SchedulePhaseTimer(cached);
+            }
+
+            Log.TokenAcquired(_logger, clientNames, token.ExpiresAt, token.Lifetime, background);
+            refresh.TrySetResult(cached);
+        }
+        catch (Exception ex)
+        {
+            var failure = ex as TokenAcquisitionException ?? new TokenAcquisitionException(
+                clientNames, TokenFailureKind.NetworkError,
+                $"Client '{clientNames}' could not obtain an access token: the token request failed with {ex.GetType().Name}.",
+                isTransient: true, innerException: ex);
+            TimeSpan? retryIn = null;
+            lock (_gate)
+            {
+                Volatile.Write(ref _refresh, null);
+                if (background)
+                {
+                    var failures = ++_backgroundFailures;
+                    retryIn = BackgroundRetryDelay(failures);
+                    Volatile.Write(ref _backgroundRetryNotBeforeTicks, (_time.GetUtcNow() + retryIn.Value).UtcTicks);
+                }
+            }
+
+            if (retryIn is { } delay)
+            {
+                Log.BackgroundRefreshFailed(_logger, failure, clientNames, failure.Kind, failure.Error, delay);
+            }
+            else
+            {
+                Log.TokenRequestFailed(_logger, failure, clientNames, failure.Kind, failure.Error, failure.IsTransient);
+            }
+
+            refresh.TrySetException(failure);
+            _ = refresh.Task.Exception; // observed: a background failure may have no waiter
+        }
+    }
+
+    private static TimeSpan BackgroundRetryDelay(int failures)
+    {
+        var delay = FirstBackgroundRetryDelay * Math.Pow(2, Math.Min(failures - 1, 16));
+        return delay < MaxBackgroundRetryDelay ? delay : MaxBackgroundRetryDelay;
+    }
+
+    /// <summary>Arms the one timer for the next phase change of <paramref name="token"/>. Caller holds <see cref="_gate"/>.</summary>
+    private void SchedulePhaseTimer(CachedToken token)
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        var due = token.Observe(now) switch
+        {
+            TokenPhase.Fresh => token.RefreshAt - now,
+            TokenPhase.Stale => token.UsableUntil - now,
+            _ => Timeout.InfiniteTimeSpan,
+        };
+
+        if (_phaseTimer is null)
+        {
+            _phaseTimer = _time.CreateTimer(static state => ((TokenSlot)state!).OnPhaseTimer(), this, due, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            _phaseTimer.Change(due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void OnPhaseTimer()
+    {
+        lock (_gate)
+        {
+            if (_current is { } current)
+            {
+                SchedulePhaseTimer(current);
+            }
+        }
+    }
+}

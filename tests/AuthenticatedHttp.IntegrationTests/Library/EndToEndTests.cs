@@ -1,0 +1,135 @@
+using System.Net;
+using AuthenticatedHttp.Testing;
+
+namespace AuthenticatedHttp.IntegrationTests.Library;
+
+public sealed class EndToEndTests
+{
+    private readonly CancellationToken _ct = TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task TypedClient_ConfiguredFromSection_SendsBearerTokenAndCachesIt()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
+        await using var host = await LibraryHost.StartAsync(server);
+
+        for (var i = 0; i < 5; i++)
+        {
+            var echo = await host.Client.PostAsync($"hello {i}", _ct);
+            Assert.Equal($"hello {i}", echo.Body);
+            Assert.Equal(LoopbackAuthServerOptions.DefaultClientId, echo.ClientId);
+        }
+
+        Assert.Equal(1, server.TokenRequests);
+        Assert.Equal(5, server.ApiRequests);
+        Assert.Equal(0, server.ApiUnauthorized);
+    }
+
+    [Fact]
+    public async Task ThousandConcurrentColdRequests_CauseOneTokenRequest()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
+        server.TokenEndpointDelay = TimeSpan.FromMilliseconds(200); // every caller arrives while the one request is in flight
+        await using var host = await LibraryHost.StartAsync(server);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 1000).Select(_ => host.Client.GetAsync("echo", _ct)));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(1, server.TokenRequests);
+        Assert.Equal(1000, server.ApiRequests);
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Revocation_EveryRequestStillSucceeds_WithExactlyOneExtraTokenRequest()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
+        await using var host = await LibraryHost.StartAsync(server);
+        await host.Client.PostAsync("warm", _ct);
+
+        server.RevokeAllTokens();
+        var echoes = await Task.WhenAll(Enumerable.Range(0, 100).Select(i => host.Client.PostAsync($"after {i}", _ct)));
+
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => $"after {i}"), echoes.Select(e => e.Body));
+        Assert.Equal(2, server.TokenRequests);
+        Assert.InRange(server.ApiUnauthorized, 1, 100); // every request in flight with the old token saw one 401, none saw two
+    }
+
+    [Fact]
+    public async Task PostBody_ArrivesIntactAfter401Resend()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
+        await using var host = await LibraryHost.StartAsync(server);
+        await host.Client.PostAsync("warm", _ct);
+        server.RevokeAllTokens();
+        var body = "{\"order\":42,\"lines\":[\"a\",\"b\"],\"note\":\"ünïcødé\"}";
+
+        var echo = await host.Client.PostAsync(body, _ct);
+
+        Assert.Equal(body, echo.Body);
+        Assert.Equal("POST", echo.Method);
+        Assert.Equal(1, server.ApiUnauthorized);
+        Assert.Equal(2, server.TokenRequests);
+    }
+
+    [Fact]
+    public async Task AlwaysRejectingApi_TwoSendsPerRequestAndNoLoop()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
+        await using var host = await LibraryHost.StartAsync(server);
+        server.RejectAllTokens = true;
+
+        using var response = await host.Client.GetAsync("echo", _ct);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(2, server.ApiRequests);
+        Assert.Equal(2, server.TokenRequests);
+    }
+
+    [Fact]
+    public async Task InsufficientScope403_NeverRefreshes()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
+        await using var host = await LibraryHost.StartAsync(server, new() { ["Scope"] = "api.read" });
+
+        using var response = await host.Client.GetAsync("scoped/api.write", _ct);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(1, server.TokenRequests);
+        Assert.Equal(1, server.ApiRequests);
+    }
+
+    [Theory]
+    [InlineData("ClientSecretBasic", "client_secret_basic")]
+    [InlineData("ClientSecretPost", "client_secret_post")]
+    public async Task ClientAuthentication_ReservedCharactersInIdAndSecret_Authenticate(string method, string wireName)
+    {
+        const string id = "svc a:b+c%d", secret = "p@ss:w+rd%/é ~";
+        await using var server = await LoopbackAuthServer.StartAsync(o => o.Clients.Add(new LoopbackClient(id, secret, "api.read")), _ct);
+        await using var host = await LibraryHost.StartAsync(server, new()
+        {
+            ["ClientId"] = id, ["ClientSecret"] = secret, ["Scope"] = "api.read", ["ClientAuthentication"] = method,
+        });
+
+        var echo = await host.Client.PostAsync("x", _ct);
+
+        Assert.Equal(id, echo.ClientId);
+        var record = Assert.Single(server.TokenRequestLog);
+        Assert.Equal(wireName, record.AuthenticationMethod);
+        Assert.Equal("api.read", record.Scope);
+    }
+
+    [Fact]
+    public async Task Resource_IsSentAsRfc8707Parameter()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
+        await using var host = await LibraryHost.StartAsync(server, new() { ["Resource"] = "https://orders.example/" });
+
+        await host.Client.PostAsync("x", _ct);
+
+        Assert.Equal("https://orders.example/", Assert.Single(server.TokenRequestLog).Resource);
+    }
+}

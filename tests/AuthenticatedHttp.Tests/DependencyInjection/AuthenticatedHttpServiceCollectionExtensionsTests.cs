@@ -1,0 +1,185 @@
+using AuthenticatedHttp.Tokens.Internal;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace AuthenticatedHttp.Tests.DependencyInjection;
+
+public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
+{
+    private const string Secret = "SENTINEL-secret-77ab";
+    private readonly CancellationToken _ct = TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task StartAsync_MissingRequiredKeys_FailsNamingClientAndKeys()
+    {
+        using var host = Host(new() { ["Orders:ClientId"] = "c" }, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains("AuthenticatedHttp client 'orders': TokenEndpoint (configuration key 'Orders:TokenEndpoint') is required.", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("ClientSecret (configuration key 'Orders:ClientSecret') is required.", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_MisspeltKey_FailsNamingTheKey()
+    {
+        var config = Valid();
+        config["Orders:ClientSecrett"] = "x";
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains("'orders': ClientSecrett (configuration key 'Orders:ClientSecrett') is not a known setting", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("TokenEndpoint", "ftp://idp.example/token", "must be an absolute http or https URI")]
+    [InlineData("Resource", "not a uri", "must be an absolute URI")]
+    [InlineData("RefreshBeforeExpiry", "2.00:00:00", "must be between")]
+    [InlineData("DefaultTokenLifetime", "00:00:00", "must be between")]
+    [InlineData("Scope", "a\"b", "may contain only printable ASCII")]
+    public async Task StartAsync_InvalidValue_FailsNamingKeyAndCause(string key, string value, string cause)
+    {
+        var config = Valid();
+        config["Orders:" + key] = value;
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains($"'orders': {key} (configuration key 'Orders:{key}') {cause}", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_CodeConfiguredInvalid_FailsNamingClient()
+    {
+        using var host = Host([], s => s.AddAuthenticatedHttpClient("billing", o => o.ClientId = "c"));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains("AuthenticatedHttp client 'billing': TokenEndpoint is required.", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_ValidConfiguration_Starts()
+    {
+        using var host = Host(Valid(), s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        await host.StartAsync(_ct);
+
+        var options = host.Services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get("orders");
+        Assert.Equal(ClientAuthenticationMethod.ClientSecretPost, options.ClientAuthentication);
+        Assert.Equal(TimeSpan.FromMinutes(2), options.RefreshBeforeExpiry);
+        await host.StopAsync(_ct);
+    }
+
+    [Fact]
+    public void CreateClient_SetsBaseAddressFromOptions()
+    {
+        using var host = Host(Valid(), s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        using var client = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient("orders");
+
+        Assert.Equal(new Uri("https://api.example/v1/"), client.BaseAddress);
+    }
+
+    [Fact]
+    public void TypedClient_NamedAfterTheType_GetsTheAuthenticatedClient()
+    {
+        using var host = Host(Valid(), s => s.AddAuthenticatedHttpClient<OrdersClient>(Section("Orders")));
+
+        var client = host.Services.GetRequiredService<OrdersClient>();
+
+        Assert.Equal(new Uri("https://api.example/v1/"), client.Http.BaseAddress);
+        Assert.NotNull(host.Services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get(nameof(OrdersClient)).TokenEndpoint);
+    }
+
+    [Fact]
+    public void TypedClientWithImplementation_NamedAfterTheServiceType()
+    {
+        using var host = Host([], s => s.AddAuthenticatedHttpClient<IOrders, OrdersClient>(o =>
+        {
+            o.BaseAddress = new Uri("https://api.example/");
+            o.TokenEndpoint = new Uri("https://idp.example/token");
+            o.ClientId = "c";
+            o.ClientSecret = Secret;
+        }));
+
+        var client = Assert.IsType<OrdersClient>(host.Services.GetRequiredService<IOrders>());
+
+        Assert.Equal(new Uri("https://api.example/"), client.Http.BaseAddress);
+    }
+
+    [Fact]
+    public void GetSlot_ClientsWithSameCredentials_ShareOneTokenSlot_DifferentScopesDoNot()
+    {
+        using var host = Host([], s =>
+        {
+            s.AddAuthenticatedHttpClient("a", o => Configure(o, "x y"));
+            s.AddAuthenticatedHttpClient("b", o => Configure(o, "y x"));
+            s.AddAuthenticatedHttpClient("c", o => Configure(o, "z"));
+        });
+        var cache = host.Services.GetRequiredService<TokenCache>();
+        var monitor = host.Services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>();
+
+        var a = cache.GetSlot("a", monitor.Get("a"));
+        var b = cache.GetSlot("b", monitor.Get("b"));
+        var c = cache.GetSlot("c", monitor.Get("c"));
+
+        Assert.Same(a, b);
+        Assert.NotSame(a, c);
+        Assert.Equal("a, b", a.ClientNames);
+    }
+
+    [Fact]
+    public void GetSlot_NewHandlerAfterRotation_GetsTheSameSlot()
+    {
+        // IHttpClientFactory builds a new handler chain on rotation; each chain asks the singleton cache for its slot.
+        using var host = Host(Valid(), s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+        var cache = host.Services.GetRequiredService<TokenCache>();
+        var options = host.Services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get("orders");
+
+        Assert.Same(cache.GetSlot("orders", options), cache.GetSlot("orders", options));
+        Assert.Same(cache, host.Services.GetRequiredService<TokenCache>());
+    }
+
+    private static void Configure(AuthenticatedHttpClientOptions o, string scope)
+    {
+        o.TokenEndpoint = new Uri("https://idp.example/token");
+        o.ClientId = "c";
+        o.ClientSecret = Secret;
+        o.Scope = scope;
+    }
+
+    private static Dictionary<string, string?> Valid() => new()
+    {
+        ["Orders:BaseAddress"] = "https://api.example/v1/",
+        ["Orders:TokenEndpoint"] = "https://idp.example/connect/token",
+        ["Orders:ClientId"] = "billing",
+        ["Orders:ClientSecret"] = Secret,
+        ["Orders:Scope"] = "orders.read",
+        ["Orders:ClientAuthentication"] = "ClientSecretPost",
+        ["Orders:RefreshBeforeExpiry"] = "00:02:00",
+    };
+
+    private IConfiguration _configuration = new ConfigurationBuilder().Build();
+
+    private IConfiguration Section(string name) => _configuration.GetSection(name);
+
+    private IHost Host(Dictionary<string, string?> config, Action<IServiceCollection> register)
+    {
+        _configuration = new ConfigurationBuilder().AddInMemoryCollection(config).Build();
+        var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        register(builder.Services);
+        return builder.Build();
+    }
+
+    public interface IOrders;
+
+    public sealed class OrdersClient(HttpClient http) : IOrders
+    {
+        public HttpClient Http { get; } = http;
+    }
+}

@@ -1,0 +1,210 @@
+using System.Net;
+using System.Text;
+using AuthenticatedHttp.Handlers.Internal;
+using AuthenticatedHttp.Tests.TestSupport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using NSubstitute;
+using NSubstitute.ExceptionExtensions;
+
+namespace AuthenticatedHttp.Tests.Handlers;
+
+public sealed class BearerTokenHandlerTests : IDisposable
+{
+    private const string InvalidToken = "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"The access token expired\"";
+    private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
+    private readonly TokenSlotFixture _tokens = new();
+    private readonly FakeLogger _logger = new();
+    private readonly CancellationToken _ct = TestContext.Current.CancellationToken;
+
+    public void Dispose() => _tokens.Dispose();
+
+    [Fact]
+    public async Task SendAsync_AttachesExactlyBearerToken()
+    {
+        _tokens.IssueTokens(Hour);
+        var stub = new StubHandler((_, _) => new HttpResponseMessage(HttpStatusCode.OK));
+        using var client = Client(stub);
+
+        using var response = await client.GetAsync("https://api.example/orders", _ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["Bearer token-1"], stub.Authorizations);
+    }
+
+    [Fact]
+    public async Task SendAsync_Unauthorized_RenewsOnceAndResendsWithNewToken()
+    {
+        _tokens.IssueTokens(Hour);
+        var stub = new StubHandler((_, send) => send == 1 ? StubHandler.Unauthorized(InvalidToken) : new HttpResponseMessage(HttpStatusCode.OK));
+        using var client = Client(stub);
+
+        using var response = await client.GetAsync("https://api.example/orders", _ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["Bearer token-1", "Bearer token-2"], stub.Authorizations);
+        Assert.Equal(2, _tokens.Requests);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Bearer")]
+    [InlineData("Bearer realm=\"api\"")]
+    [InlineData(InvalidToken)]
+    public async Task SendAsync_UnauthorizedWithRefreshableChallenge_Resends(string? challenge)
+    {
+        _tokens.IssueTokens(Hour);
+        var stub = new StubHandler((_, send) => send == 1 ? StubHandler.Unauthorized(challenge) : new HttpResponseMessage(HttpStatusCode.OK));
+        using var client = Client(stub);
+
+        using var response = await client.GetAsync("https://api.example/", _ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(2, stub.Sends);
+    }
+
+    [Fact]
+    public async Task SendAsync_SecondUnauthorized_ReturnedAsIsWithoutLoop()
+    {
+        _tokens.IssueTokens(Hour);
+        var stub = new StubHandler((_, _) => StubHandler.Unauthorized(InvalidToken));
+        using var client = Client(stub);
+
+        using var response = await client.GetAsync("https://api.example/", _ct);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(2, stub.Sends);
+        Assert.Equal(2, _tokens.Requests);
+        Assert.Contains(_logger.Collector.GetSnapshot(), r => r.Id.Name == "UnauthorizedAfterResend");
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.Forbidden, "Bearer error=\"insufficient_scope\", scope=\"orders.write\"")]
+    [InlineData(HttpStatusCode.Forbidden, null)]
+    [InlineData(HttpStatusCode.Unauthorized, "Bearer error=\"insufficient_scope\", scope=\"orders.write\"")]
+    [InlineData(HttpStatusCode.Unauthorized, "Bearer error=\"invalid_request\"")]
+    [InlineData(HttpStatusCode.Unauthorized, "DPoP algs=\"ES256\"")]
+    [InlineData(HttpStatusCode.Unauthorized, "Basic realm=\"x\"")]
+    public async Task SendAsync_NotARefreshableRejection_NeverRefreshes(HttpStatusCode status, string? challenge)
+    {
+        _tokens.IssueTokens(Hour);
+        var stub = new StubHandler((_, _) =>
+        {
+            var response = new HttpResponseMessage(status);
+            if (challenge is not null)
+            {
+                response.Headers.TryAddWithoutValidation("WWW-Authenticate", challenge);
+            }
+
+            return response;
+        });
+        using var client = Client(stub);
+
+        using var response = await client.GetAsync("https://api.example/", _ct);
+
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal(1, stub.Sends);
+        Assert.Equal(1, _tokens.Requests);
+    }
+
+    [Fact]
+    public async Task SendAsync_UnauthorizedWithBufferedBody_ResendsTheSameBody()
+    {
+        _tokens.IssueTokens(Hour);
+        var stub = new StubHandler((_, send) => send == 1 ? StubHandler.Unauthorized(InvalidToken) : new HttpResponseMessage(HttpStatusCode.OK));
+        using var client = Client(stub);
+        using var content = new StringContent("{\"order\":42}", Encoding.UTF8, "application/json");
+
+        using var response = await client.PostAsync("https://api.example/orders", content, _ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["{\"order\":42}", "{\"order\":42}"], stub.Bodies);
+    }
+
+    [Fact]
+    public async Task SendAsync_UnauthorizedWithOneWayStream_ReturnsThe401AndLogsWhy()
+    {
+        _tokens.IssueTokens(Hour);
+        var stub = new StubHandler((_, _) => StubHandler.Unauthorized(InvalidToken));
+        using var client = Client(stub);
+        using var content = new StreamContent(new MemoryStream("body"u8.ToArray()));
+
+        using var response = await client.PostAsync("https://api.example/upload", content, _ct);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(1, stub.Sends);
+        Assert.Equal(1, _tokens.Requests);
+        var record = Assert.Single(_logger.Collector.GetSnapshot(), r => r.Id.Name == "UnauthorizedNotResent");
+        Assert.Contains("StreamContent", record.Message, StringComparison.Ordinal);
+        Assert.Equal(LogLevel.Warning, record.Level);
+    }
+
+    [Fact]
+    public async Task SendAsync_ThousandParallel401sForOneToken_CauseOneTokenRequest()
+    {
+        _tokens.IssueTokens(Hour);
+        await _tokens.Slot.GetTokenAsync(_ct);
+        var stub = new StubHandler((request, _) => request.Headers.Authorization!.Parameter == "token-1"
+            ? StubHandler.Unauthorized(InvalidToken)
+            : new HttpResponseMessage(HttpStatusCode.OK));
+        using var client = Client(stub);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 1000).Select(_ => client.GetAsync("https://api.example/", _ct)));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(2, _tokens.Requests); // the first token, then exactly one renewal
+        Assert.All(responses, r => r.Dispose());
+    }
+
+    [Fact]
+    public async Task SendAsync_NoTokenObtainable_ThrowsTypedExceptionAndNeverSends()
+    {
+        _tokens.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+            .ThrowsAsync(new TokenAcquisitionException("orders", TokenFailureKind.OAuthError, "invalid_client", false, HttpStatusCode.BadRequest, "invalid_client"));
+        var stub = new StubHandler((_, _) => new HttpResponseMessage(HttpStatusCode.OK));
+        using var client = Client(stub);
+
+        var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => client.GetAsync("https://api.example/", _ct));
+
+        Assert.Equal("invalid_client", ex.Error);
+        Assert.Equal(0, stub.Sends);
+    }
+
+    [Fact]
+    public async Task SendAsync_RenewalFailsAfter401_ThrowsTypedExceptionWithoutResend()
+    {
+        _tokens.IssueTokens(Hour);
+        await _tokens.Slot.GetTokenAsync(_ct);
+        _tokens.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+            .ThrowsAsync(new TokenAcquisitionException("orders", TokenFailureKind.HttpError, "down", true, HttpStatusCode.ServiceUnavailable));
+        var stub = new StubHandler((_, _) => StubHandler.Unauthorized(InvalidToken));
+        using var client = Client(stub);
+
+        var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => client.GetAsync("https://api.example/", _ct));
+
+        Assert.True(ex.IsTransient);
+        Assert.Equal(1, stub.Sends);
+    }
+
+    [Fact]
+    public async Task SendAsync_StaleToken_SentAtOnceWhileOneBackgroundRefreshRuns()
+    {
+        var first = await _tokens.WarmAsync(Hour);
+        var pending = _tokens.HoldNextRequest();
+        var stub = new StubHandler((_, _) => new HttpResponseMessage(HttpStatusCode.OK));
+        using var client = Client(stub);
+        _tokens.Time.Advance(TimeSpan.FromMinutes(56));
+
+        for (var i = 0; i < 20; i++)
+        {
+            using var response = await client.GetAsync("https://api.example/", _ct);
+        }
+
+        Assert.All(stub.Authorizations, a => Assert.Equal("Bearer " + first.Token.Value, a));
+        Assert.Equal(2, _tokens.Requests); // the first token, then exactly one refresh
+        pending.SetResult(_tokens.Token("next", Hour));
+    }
+
+    private HttpClient Client(StubHandler stub) =>
+        new(new BearerTokenHandler(_tokens.Slot, "orders", _logger) { InnerHandler = stub });
+}

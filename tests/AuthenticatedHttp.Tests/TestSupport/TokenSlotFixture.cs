@@ -1,0 +1,57 @@
+using AuthenticatedHttp.Tokens.Internal;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using NSubstitute;
+
+namespace AuthenticatedHttp.Tests.TestSupport;
+
+/// <summary>A token slot over a substituted token source whose answers each test controls, on a fake clock.</summary>
+internal sealed class TokenSlotFixture : IDisposable
+{
+    public static readonly DateTimeOffset Start = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
+
+    public TokenSlotFixture(TimeSpan? refreshBeforeExpiry = null, TimeSpan? safetyMargin = null, TimeSpan? requestTimeout = null)
+    {
+        Slot = new TokenSlot(
+            Source,
+            new TokenLifetimePolicy(refreshBeforeExpiry ?? TimeSpan.FromMinutes(5), safetyMargin ?? TimeSpan.FromSeconds(10), RefreshJitter.None),
+            requestTimeout ?? TimeSpan.FromSeconds(30),
+            Time,
+            NullLogger.Instance);
+        Slot.AddClientName("orders");
+    }
+
+    public FakeTimeProvider Time { get; } = new(Start);
+
+    public ITokenSource Source { get; } = Substitute.For<ITokenSource>();
+
+    public TokenSlot Slot { get; }
+
+    public int Requests => Source.ReceivedCalls().Count();
+
+    /// <summary>Makes every token request return a new token valid for <paramref name="lifetime"/> from now.</summary>
+    public void IssueTokens(TimeSpan lifetime)
+    {
+        var issued = 0;
+        Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+            .Returns(_ => Task.FromResult(Token($"token-{Interlocked.Increment(ref issued)}", lifetime)));
+    }
+
+    /// <summary>Makes token requests wait for the returned completion source.</summary>
+    public TaskCompletionSource<AccessToken> HoldNextRequest()
+    {
+        var pending = new TaskCompletionSource<AccessToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(pending.Task);
+        return pending;
+    }
+
+    public AccessToken Token(string value, TimeSpan lifetime) => new(value, Time.GetUtcNow() + lifetime, Time.GetUtcNow());
+
+    public async Task<CachedToken> WarmAsync(TimeSpan lifetime)
+    {
+        IssueTokens(lifetime);
+        return await Slot.GetTokenAsync(TestContext.Current.CancellationToken);
+    }
+
+    public void Dispose() => Slot.Dispose();
+}

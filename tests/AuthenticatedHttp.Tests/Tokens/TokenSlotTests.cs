@@ -1,0 +1,283 @@
+using AuthenticatedHttp.Tests.TestSupport;
+using AuthenticatedHttp.Tokens.Internal;
+using NSubstitute;
+using NSubstitute.ExceptionExtensions;
+
+namespace AuthenticatedHttp.Tests.Tokens;
+
+public sealed class TokenSlotTests : IDisposable
+{
+    private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
+    private readonly TokenSlotFixture _f = new();
+    private readonly CancellationToken _ct = TestContext.Current.CancellationToken;
+
+    public void Dispose() => _f.Dispose();
+
+    [Fact]
+    public async Task GetTokenAsync_ThousandConcurrentCallersOnEmptyCache_SendsOneTokenRequest()
+    {
+        var pending = _f.HoldNextRequest();
+        var callers = Enumerable.Range(0, 1000).Select(_ => Task.Run(() => _f.Slot.GetTokenAsync(_ct), _ct)).ToArray();
+        while (_f.Requests == 0)
+        {
+            await Task.Yield();
+        }
+
+        pending.SetResult(_f.Token("only", Hour));
+        var tokens = await Task.WhenAll(callers);
+
+        Assert.Equal(1, _f.Requests);
+        Assert.All(tokens, t => Assert.Same(tokens[0], t));
+        Assert.Equal("only", tokens[0].Token.Value);
+    }
+
+    [Fact]
+    public async Task TryGetToken_Fresh_ReturnsCachedTokenWithoutRequest()
+    {
+        var first = await _f.WarmAsync(Hour);
+
+        _f.Time.Advance(TimeSpan.FromMinutes(54));
+
+        Assert.True(_f.Slot.TryGetToken(out var token));
+        Assert.Same(first, token);
+        Assert.Equal(TokenPhase.Fresh, token.Phase);
+        Assert.Equal(1, _f.Requests);
+    }
+
+    [Fact]
+    public async Task TryGetToken_FreshPath_DoesNotAllocate()
+    {
+        await _f.WarmAsync(Hour);
+        _f.Slot.TryGetToken(out _); // JIT
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            _f.Slot.TryGetToken(out _);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public async Task TryGetToken_AtRefreshAt_ServesStaleTokenAndStartsExactlyOneBackgroundRefresh()
+    {
+        var first = await _f.WarmAsync(Hour);
+        var pending = _f.HoldNextRequest();
+
+        _f.Time.Advance(TimeSpan.FromMinutes(55)); // RefreshAt = 60 − 5 min
+
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.True(_f.Slot.TryGetToken(out var stale));
+            Assert.Same(first, stale);
+        }
+
+        Assert.Equal(TokenPhase.Stale, first.Phase);
+        Assert.Equal(2, _f.Requests);
+        Assert.Equal(1, _f.Slot.BackgroundRefreshes);
+
+        pending.SetResult(_f.Token("second", Hour));
+        var renewed = await WaitForNewTokenAsync(first);
+        Assert.Equal("second", renewed.Token.Value);
+        Assert.Equal(TokenPhase.Fresh, renewed.Phase);
+    }
+
+    [Fact]
+    public async Task TryGetToken_AfterUsableUntil_ReturnsFalseAndCallersWait()
+    {
+        var first = await _f.WarmAsync(Hour);
+        var pending = _f.HoldNextRequest();
+
+        _f.Time.Advance(Hour - TimeSpan.FromSeconds(10)); // UsableUntil = expiry − 10 s margin
+
+        Assert.Equal(TokenPhase.Unusable, first.Phase);
+        Assert.False(_f.Slot.TryGetToken(out _));
+        var waiting = _f.Slot.GetTokenAsync(_ct);
+        Assert.False(waiting.IsCompleted);
+
+        pending.SetResult(_f.Token("second", Hour));
+        Assert.Equal("second", (await waiting).Token.Value);
+    }
+
+    [Fact]
+    public async Task Schedule_ShortLifetime_WindowIsHalfTheLifetimeAndMarginATenth()
+    {
+        var token = await _f.WarmAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(TokenSlotFixture.Start + TimeSpan.FromSeconds(30), token.RefreshAt);
+        Assert.Equal(TokenSlotFixture.Start + TimeSpan.FromSeconds(54), token.UsableUntil);
+
+        _f.Time.Advance(TimeSpan.FromSeconds(29.9));
+        Assert.Equal(TokenPhase.Fresh, token.Phase);
+        _f.Time.Advance(TimeSpan.FromSeconds(0.1));
+        Assert.Equal(TokenPhase.Stale, token.Phase);
+        _f.Time.Advance(TimeSpan.FromSeconds(24));
+        Assert.Equal(TokenPhase.Unusable, token.Phase);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_PhaseTimerLate_SlowPathChecksTheClock()
+    {
+        var token = await _f.WarmAsync(Hour);
+
+        // A token whose timer has not fired is still judged by the clock on the slow path.
+        Assert.Equal(TokenPhase.Unusable, token.Observe(TokenSlotFixture.Start + Hour));
+    }
+
+    [Fact]
+    public async Task BackgroundRefresh_Fails_KeepsServingUsableTokenAndBacksOff()
+    {
+        var first = await _f.WarmAsync(Hour);
+        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+            .ThrowsAsync(Failure(transient: true));
+
+        _f.Time.Advance(TimeSpan.FromMinutes(55));
+        Assert.True(_f.Slot.TryGetToken(out _));
+        await WaitUntilAsync(() => _f.Slot.TokenRequests == 2 && _f.Requests == 2);
+        await Task.Yield();
+
+        // Within the backoff, many requests start no new token request, and all still get the token.
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.True(_f.Slot.TryGetToken(out var token));
+            Assert.Same(first, token);
+        }
+
+        Assert.Equal(2, _f.Slot.TokenRequests);
+
+        _f.Time.Advance(TimeSpan.FromSeconds(1)); // first backoff step
+        Assert.True(_f.Slot.TryGetToken(out _));
+        Assert.Equal(3, _f.Slot.TokenRequests);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_RequestFailsWithNoUsableToken_EveryWaiterGetsTheTypedException()
+    {
+        var pending = _f.HoldNextRequest();
+        var waiters = Enumerable.Range(0, 10).Select(_ => _f.Slot.GetTokenAsync(_ct)).ToArray();
+        var failure = Failure(transient: false);
+
+        pending.SetException(failure);
+
+        foreach (var waiter in waiters)
+        {
+            Assert.Same(failure, await Assert.ThrowsAsync<TokenAcquisitionException>(() => waiter));
+        }
+
+        Assert.Null(_f.Slot.Current);
+        Assert.Equal(1, _f.Requests);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_OneCallerCancels_SharedRequestContinuesForOthers()
+    {
+        var pending = _f.HoldNextRequest();
+        using var cancelled = new CancellationTokenSource();
+        var quitter = _f.Slot.GetTokenAsync(cancelled.Token);
+        var stayer = _f.Slot.GetTokenAsync(_ct);
+        var sourceToken = (CancellationToken)_f.Source.ReceivedCalls().Single().GetArguments()[1]!;
+
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => quitter);
+        Assert.False(sourceToken.IsCancellationRequested);
+        pending.SetResult(_f.Token("shared", Hour));
+        Assert.Equal("shared", (await stayer).Token.Value);
+        Assert.Equal(1, _f.Requests);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_TokenRequestHangs_WaitersGetTimeoutAfterTokenRequestTimeout()
+    {
+        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+            .Returns(call => Task.Delay(Timeout.InfiniteTimeSpan, call.ArgAt<CancellationToken>(1)).ContinueWith<AccessToken>(_ => throw new OperationCanceledException(call.ArgAt<CancellationToken>(1)), TaskScheduler.Default));
+        var waiters = Enumerable.Range(0, 5).Select(_ => _f.Slot.GetTokenAsync(_ct)).ToArray();
+
+        _f.Time.Advance(TimeSpan.FromSeconds(29));
+        Assert.All(waiters, w => Assert.False(w.IsCompleted));
+        _f.Time.Advance(TimeSpan.FromSeconds(1));
+
+        foreach (var waiter in waiters)
+        {
+            var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => waiter);
+            Assert.Equal(TokenFailureKind.Timeout, ex.Kind);
+            Assert.True(ex.IsTransient);
+            Assert.Equal("orders", ex.ClientName);
+        }
+    }
+
+    [Fact]
+    public async Task RenewAsync_ThousandParallelRejectionsOfOneToken_SendOneTokenRequest()
+    {
+        var rejected = await _f.WarmAsync(Hour);
+        var pending = _f.HoldNextRequest();
+
+        var renewals = Enumerable.Range(0, 1000).Select(_ => Task.Run(() => _f.Slot.RenewAsync(rejected, _ct), _ct)).ToArray();
+        while (_f.Requests < 2)
+        {
+            await Task.Yield();
+        }
+
+        pending.SetResult(_f.Token("renewed", Hour));
+        var tokens = await Task.WhenAll(renewals);
+
+        Assert.Equal(2, _f.Requests);
+        Assert.All(tokens, t => Assert.Equal("renewed", t.Token.Value));
+        Assert.Equal(TokenPhase.Unusable, rejected.Phase);
+    }
+
+    [Fact]
+    public async Task RenewAsync_NewerTokenAlreadyCached_ReturnsItWithoutRequest()
+    {
+        var rejected = await _f.WarmAsync(Hour);
+        var newer = await _f.Slot.RenewAsync(rejected, _ct);
+
+        var again = await _f.Slot.RenewAsync(rejected, _ct);
+
+        Assert.Same(newer, again);
+        Assert.Equal(2, _f.Requests);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_SourceReturnsExpiredToken_ThrowsTypedException()
+    {
+        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+            .Returns(Task.FromResult(new AccessToken("old", TokenSlotFixture.Start - TimeSpan.FromSeconds(1), TokenSlotFixture.Start)));
+
+        var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.GetTokenAsync(_ct));
+
+        Assert.Contains("already expired", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_SourceThrowsUnexpectedException_WrapsItInTypedException()
+    {
+        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(new InvalidOperationException("sentinel-detail"));
+
+        var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.GetTokenAsync(_ct));
+
+        Assert.Equal("orders", ex.ClientName);
+        Assert.IsType<InvalidOperationException>(ex.InnerException);
+        Assert.DoesNotContain("sentinel-detail", ex.Message, StringComparison.Ordinal);
+    }
+
+    private static TokenAcquisitionException Failure(bool transient) =>
+        new("orders", TokenFailureKind.HttpError, "failed", transient);
+
+    private async Task<CachedToken> WaitForNewTokenAsync(CachedToken old)
+    {
+        await WaitUntilAsync(() => !ReferenceEquals(_f.Slot.Current, old));
+        return _f.Slot.Current!;
+    }
+
+    // Completion is signalled on the thread pool (RunContinuationsAsynchronously); yield until it lands. No sleeps.
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; !condition(); i++)
+        {
+            Assert.True(i < 1_000_000, "condition never became true");
+            await Task.Yield();
+        }
+    }
+}
