@@ -71,15 +71,14 @@ internal sealed class BearerTokenHandler(TokenSlot slot, string clientName, ILog
         CachedToken renewed;
         try
         {
+            // Throws TokenAcquisitionException when no new token can be had: never resend without one.
             renewed = await slot.RenewAsync(token, cancellationToken).ConfigureAwait(false);
         }
-        catch
+        finally
         {
             response.Dispose();
-            throw;
         }
 
-        response.Dispose();
         Log.UnauthorizedResending(logger, clientName, method, path);
         request.Headers.Authorization = renewed.Header;
         var second = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
