@@ -4,6 +4,7 @@ using AuthenticatedHttp.DependencyInjection.Internal;
 using AuthenticatedHttp.Handlers.Internal;
 using AuthenticatedHttp.Tokens.Internal;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Http;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -142,11 +143,18 @@ public static class AuthenticatedHttpServiceCollectionExtensions
             }
         });
 
-        // The handler is created per rotation by IHttpClientFactory; the token slot it reads is the long-lived singleton's.
-        builder.AddHttpMessageHandler(sp => new BearerTokenHandler(
-            sp.GetRequiredService<TokenCache>().GetSlot(name, sp.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get(name)),
-            name,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("AuthenticatedHttp.BearerTokenHandler")));
+        // The token handler must be the innermost of the handlers users add, whatever order they call things in: a
+        // resilience handler outside it then gets a current token on every attempt. PostConfigure runs after every
+        // AddHttpMessageHandler (each a Configure), so this action is appended last. The handler is created per
+        // rotation by IHttpClientFactory; the token slot it reads is the long-lived singleton's.
+        services.PostConfigure<HttpClientFactoryOptions>(name, factoryOptions => factoryOptions.HttpMessageHandlerBuilderActions.Add(handlers =>
+        {
+            var sp = handlers.Services;
+            handlers.AdditionalHandlers.Add(new BearerTokenHandler(
+                sp.GetRequiredService<TokenCache>().GetSlot(name, sp.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get(name)),
+                name,
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("AuthenticatedHttp.BearerTokenHandler")));
+        }));
         return builder;
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using AuthenticatedHttp.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AuthenticatedHttp.IntegrationTests.Library;
 
@@ -131,5 +132,50 @@ public sealed class EndToEndTests
         await host.Client.PostAsync("x", _ct);
 
         Assert.Equal("https://orders.example/", Assert.Single(server.TokenRequestLog).Resource);
+    }
+
+    [Fact]
+    public async Task HandlerAddedAfterwards_RunsOutsideTheTokenHandler_SoEachAttemptGetsACurrentToken()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
+        var seen = new List<string?>();
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        services.AddAuthenticatedHttpClient("api", o =>
+            {
+                o.BaseAddress = server.ApiBaseAddress;
+                o.TokenEndpoint = server.TokenEndpoint;
+                o.ClientId = LoopbackAuthServerOptions.DefaultClientId;
+                o.ClientSecret = LoopbackAuthServerOptions.DefaultClientSecret;
+            })
+            .AddHttpMessageHandler(() => new ResendOnceHandler(seen, server)); // a stand-in for a user's retry handler
+        await using var provider = services.BuildServiceProvider();
+        using var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("api");
+
+        using var response = await client.GetAsync("status/503", _ct);
+
+        // The outer handler saw the request before the token handler attached anything.
+        Assert.Equal([null], seen);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(2, server.TokenRequests); // the second attempt, after revocation, got a new token
+        Assert.Equal(1, server.ApiUnauthorized);
+    }
+
+    /// <summary>Retries a 503 once, revoking tokens in between so the retry must carry a newer token.</summary>
+    private sealed class ResendOnceHandler(List<string?> seen, LoopbackAuthServer server) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            seen.Add(request.Headers.Authorization?.ToString());
+            var first = await base.SendAsync(request, cancellationToken);
+            if (first.StatusCode != HttpStatusCode.ServiceUnavailable)
+            {
+                return first;
+            }
+
+            first.Dispose();
+            server.RevokeAllTokens();
+            request.RequestUri = new Uri(server.ApiBaseAddress, "echo");
+            return await base.SendAsync(request, cancellationToken);
+        }
     }
 }
