@@ -64,4 +64,16 @@ public sealed class AuthenticatedHttpClientOptions
     /// </summary>
     /// <value>The default value is 30 seconds. Allowed: 1 second to 5 minutes.</value>
     public TimeSpan TokenRequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets how long, after a token request failed and no usable token exists, further callers get the same
+    /// <see cref="TokenAcquisitionException"/> at once instead of asking the token endpoint again. A longer
+    /// <c>Retry-After</c> from the server (up to 5 minutes) extends it. The first request after it is single-flighted.
+    /// </summary>
+    /// <value>The default value is 5 seconds. Allowed: 0 (no cool-down) to 5 minutes.</value>
+    public TimeSpan FailureCoolDown { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Gets or sets how token endpoint requests are retried, timed out and circuit-broken.</summary>
+    /// <value>The defaults of <see cref="TokenEndpointResilienceOptions"/>.</value>
+    public TokenEndpointResilienceOptions TokenEndpointResilience { get; set; } = new();
 }

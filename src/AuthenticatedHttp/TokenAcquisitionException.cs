@@ -21,6 +21,7 @@ public sealed class TokenAcquisitionException : Exception
         string? error = null,
         string? errorDescription = null,
         Uri? errorUri = null,
+        TimeSpan? retryAfter = null,
         Exception? innerException = null)
         : base(message, innerException)
     {
@@ -31,6 +32,7 @@ public sealed class TokenAcquisitionException : Exception
         Error = error;
         ErrorDescription = errorDescription;
         ErrorUri = errorUri;
+        RetryAfter = retryAfter;
     }
 
     /// <summary>Gets the name of the client (or clients, comma separated, when they share one token) that needed the token.</summary>
@@ -53,4 +55,7 @@ public sealed class TokenAcquisitionException : Exception
 
     /// <summary>Gets the OAuth 2.0 <c>error_uri</c>, when the server sent a valid one.</summary>
     public Uri? ErrorUri { get; }
+
+    /// <summary>Gets how long the server (its <c>Retry-After</c> header) or the circuit breaker asks callers to wait, when known.</summary>
+    public TimeSpan? RetryAfter { get; }
 }

@@ -15,6 +15,15 @@ public enum TokenFailureKind
     /// <summary>The token endpoint could not be reached, or the connection failed during the exchange.</summary>
     NetworkError = 3,
 
-    /// <summary>The token request did not complete within <see cref="AuthenticatedHttpClientOptions.TokenRequestTimeout"/>.</summary>
+    /// <summary>
+    /// The token request, or its last attempt, did not complete in time
+    /// (<see cref="AuthenticatedHttpClientOptions.TokenRequestTimeout"/> or <see cref="TokenEndpointResilienceOptions.AttemptTimeout"/>).
+    /// </summary>
     Timeout = 4,
+
+    /// <summary>
+    /// The token endpoint failed so often that the circuit breaker stopped sending requests for a while
+    /// (<see cref="TokenEndpointResilienceOptions.CircuitBreakerBreakDuration"/>).
+    /// </summary>
+    CircuitOpen = 5,
 }

@@ -22,10 +22,27 @@ internal sealed class TokenEndpoint(ServerState state)
         try
         {
             var interceptor = state.TokenEndpointInterceptor;
-            if (interceptor is not null && await interceptor(context).ConfigureAwait(false))
+            if (interceptor is not null)
             {
-                exchange.Complete(context.RequestAborted.IsCancellationRequested ? 0 : context.Response.StatusCode, issued: false);
-                return;
+                // Count an intercepted response before its headers leave, so a client that has read it already sees
+                // the counters; Complete is idempotent, so the call after the interceptor covers aborts and no-writes.
+                var intercepting = true;
+                context.Response.OnStarting(() =>
+                {
+                    if (intercepting)
+                    {
+                        exchange.Complete(context.Response.StatusCode, issued: false);
+                    }
+
+                    return Task.CompletedTask;
+                });
+                if (await interceptor(context).ConfigureAwait(false))
+                {
+                    exchange.Complete(context.RequestAborted.IsCancellationRequested ? 0 : context.Response.StatusCode, issued: false);
+                    return;
+                }
+
+                intercepting = false;
             }
 
             await DelayAsync(context).ConfigureAwait(false);

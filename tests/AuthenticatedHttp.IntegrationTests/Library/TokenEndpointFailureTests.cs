@@ -15,7 +15,7 @@ public sealed class TokenEndpointFailureTests
     public async Task InvalidClient_TypedExceptionWithOAuthDetails_ApiNeverCalled()
     {
         await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
-        await using var host = await LibraryHost.StartAsync(server, new() { ["ClientSecret"] = SentinelSecret });
+        await using var host = await LibraryHost.StartAsync(server, NoRetry(("ClientSecret", SentinelSecret)));
 
         var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => host.Client.PostAsync("x", _ct));
 
@@ -36,7 +36,7 @@ public sealed class TokenEndpointFailureTests
         await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
         server.TokenEndpointInterceptor = ctx => WriteAsync(ctx, 400, "application/json",
             $$"""{"error":"invalid_client","error_description":"secret '{{SentinelSecret}}' is wrong"}""");
-        await using var host = await LibraryHost.StartAsync(server, new() { ["ClientSecret"] = SentinelSecret });
+        await using var host = await LibraryHost.StartAsync(server, NoRetry(("ClientSecret", SentinelSecret)));
 
         var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => host.Client.PostAsync("x", _ct));
 
@@ -57,7 +57,7 @@ public sealed class TokenEndpointFailureTests
     {
         await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
         server.TokenEndpointInterceptor = ctx => WriteAsync(ctx, status, contentType, body);
-        await using var host = await LibraryHost.StartAsync(server);
+        await using var host = await LibraryHost.StartAsync(server, NoRetry());
 
         var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => host.Client.PostAsync("x", _ct));
 
@@ -81,7 +81,7 @@ public sealed class TokenEndpointFailureTests
             await ctx.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(huge), ctx.RequestAborted); // chunked: no Content-Length up front
             return true;
         };
-        await using var host = await LibraryHost.StartAsync(server);
+        await using var host = await LibraryHost.StartAsync(server, NoRetry());
 
         var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => host.Client.PostAsync("x", _ct));
 
@@ -93,7 +93,7 @@ public sealed class TokenEndpointFailureTests
     public async Task Unreachable_NetworkErrorIsTransient()
     {
         await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
-        await using var host = await LibraryHost.StartAsync(server, new() { ["TokenEndpoint"] = $"http://127.0.0.1:{ClosedPort()}/connect/token" });
+        await using var host = await LibraryHost.StartAsync(server, NoRetry(("TokenEndpoint", $"http://127.0.0.1:{ClosedPort()}/connect/token")));
 
         var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => host.Client.PostAsync("x", _ct));
 
@@ -103,11 +103,25 @@ public sealed class TokenEndpointFailureTests
     }
 
     [Fact]
-    public async Task FailedRequest_NextCallerTriesAgainAndSucceeds()
+    public async Task TransientFailures_RetriedWithinOneTokenRequest_CallerNeverSeesThem()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
+        server.FailNextTokenRequests(2, HttpStatusCode.ServiceUnavailable, "temporarily_unavailable");
+        await using var host = await LibraryHost.StartAsync(server, new() { ["TokenEndpointResilience:RetryDelay"] = "00:00:00.010" });
+
+        var echo = await host.Client.PostAsync("y", _ct);
+
+        Assert.Equal("y", echo.Body);
+        Assert.Equal(3, server.TokenRequests);
+        Assert.Equal(1, server.ApiRequests);
+    }
+
+    [Fact]
+    public async Task FailedRequest_WithoutCoolDown_NextCallerTriesAgainAndSucceeds()
     {
         await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
         server.FailNextTokenRequests(1, HttpStatusCode.ServiceUnavailable, "temporarily_unavailable");
-        await using var host = await LibraryHost.StartAsync(server);
+        await using var host = await LibraryHost.StartAsync(server, NoRetry(("FailureCoolDown", "00:00:00")));
 
         var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => host.Client.PostAsync("x", _ct));
         var echo = await host.Client.PostAsync("y", _ct);
@@ -117,6 +131,18 @@ public sealed class TokenEndpointFailureTests
         Assert.Equal("y", echo.Body);
         Assert.Equal(2, server.TokenRequests);
         Assert.Equal(1, server.ApiRequests);
+    }
+
+    /// <summary>Failure tests look at one attempt; retries have their own tests.</summary>
+    private static Dictionary<string, string?> NoRetry(params (string Key, string Value)[] more)
+    {
+        var settings = new Dictionary<string, string?> { ["TokenEndpointResilience:MaxRetryAttempts"] = "0" };
+        foreach (var (key, value) in more)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
     }
 
     /// <summary>A loopback port that was free a moment ago and has no listener now: connections are refused.</summary>

@@ -84,6 +84,34 @@ public sealed class TokenSlotTests : IDisposable
     }
 
     [Fact]
+    public async Task RefreshInBackground_CallerSawATokenThatWasAlreadyReplaced_StartsNothing()
+    {
+        var first = await _f.WarmAsync(Hour);
+        _f.Time.Advance(TimeSpan.FromMinutes(55));
+        Assert.True(_f.Slot.TryGetToken(out _)); // starts the one background refresh, which completes at once
+        var second = await WaitForNewTokenAsync(first);
+
+        // A caller preempted between reading the stale token and asking for a refresh arrives late.
+        _f.Slot.RefreshInBackground(first);
+
+        Assert.Equal(2, _f.Requests);
+        Assert.Same(second, _f.Slot.Current);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_CallerSawAnUnusableTokenThatWasAlreadyReplaced_GetsTheNewOneWithoutRequest()
+    {
+        var first = await _f.WarmAsync(Hour);
+        var renewed = await _f.Slot.RenewAsync(first, _ct);
+
+        // first is unusable; a caller still holding it asks again: the slot answers with the replacement.
+        var again = await _f.Slot.RenewAsync(first, _ct);
+
+        Assert.Same(renewed, again);
+        Assert.Equal(2, _f.Requests);
+    }
+
+    [Fact]
     public async Task TryGetToken_AfterUsableUntil_ReturnsFalseAndCallersWait()
     {
         var first = await _f.WarmAsync(Hour);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -12,6 +13,9 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(string clientName,
     private static readonly HashSet<string> KnownKeys = new(
         typeof(AuthenticatedHttpClientOptions).GetProperties().Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
 
+    private static readonly HashSet<string> KnownResilienceKeys = new(
+        typeof(TokenEndpointResilienceOptions).GetProperties().Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
+
     public ValidateOptionsResult Validate(string? name, AuthenticatedHttpClientOptions options)
     {
         if (!string.Equals(name, clientName, StringComparison.Ordinal))
@@ -22,13 +26,8 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(string clientName,
         var failures = new List<string>();
         if (configuration is not null)
         {
-            foreach (var child in configuration.GetChildren())
-            {
-                if (!KnownKeys.Contains(child.Key))
-                {
-                    failures.Add(Fail(child.Key, $"is not a known setting (known: {string.Join(", ", KnownKeys.Order(StringComparer.Ordinal))})"));
-                }
-            }
+            CheckKeys(failures, configuration, string.Empty, KnownKeys);
+            CheckKeys(failures, configuration.GetSection(nameof(options.TokenEndpointResilience)), nameof(options.TokenEndpointResilience) + ":", KnownResilienceKeys);
         }
 
         if (options.TokenEndpoint is null)
@@ -79,17 +78,53 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(string clientName,
         CheckRange(failures, nameof(options.DefaultTokenLifetime), options.DefaultTokenLifetime, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
         CheckRange(failures, nameof(options.ExpirySafetyMargin), options.ExpirySafetyMargin, TimeSpan.Zero, TimeSpan.FromMinutes(5));
         CheckRange(failures, nameof(options.TokenRequestTimeout), options.TokenRequestTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
+        CheckRange(failures, nameof(options.FailureCoolDown), options.FailureCoolDown, TimeSpan.Zero, TimeSpan.FromMinutes(5));
+
+        if (options.TokenEndpointResilience is not { } resilience)
+        {
+            failures.Add(Fail(nameof(options.TokenEndpointResilience), "must not be null"));
+        }
+        else
+        {
+            const string Prefix = nameof(options.TokenEndpointResilience) + ":";
+            CheckRange(failures, Prefix + nameof(resilience.MaxRetryAttempts), resilience.MaxRetryAttempts, 0, 10);
+            CheckRange(failures, Prefix + nameof(resilience.RetryDelay), resilience.RetryDelay, TimeSpan.Zero, TimeSpan.FromMinutes(1));
+            CheckRange(failures, Prefix + nameof(resilience.MaxRetryDelay), resilience.MaxRetryDelay, TimeSpan.Zero, TimeSpan.FromMinutes(5));
+            CheckRange(failures, Prefix + nameof(resilience.AttemptTimeout), resilience.AttemptTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
+            CheckRange(failures, Prefix + nameof(resilience.CircuitBreakerFailureRatio), resilience.CircuitBreakerFailureRatio, 0, 1);
+            CheckRange(failures, Prefix + nameof(resilience.CircuitBreakerMinimumThroughput), resilience.CircuitBreakerMinimumThroughput, 2, 1000);
+            CheckRange(failures, Prefix + nameof(resilience.CircuitBreakerSamplingDuration), resilience.CircuitBreakerSamplingDuration, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+            CheckRange(failures, Prefix + nameof(resilience.CircuitBreakerBreakDuration), resilience.CircuitBreakerBreakDuration, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+            if (resilience.AttemptTimeout > options.TokenRequestTimeout)
+            {
+                failures.Add(Fail(Prefix + nameof(resilience.AttemptTimeout), $"({resilience.AttemptTimeout:c}) must not exceed TokenRequestTimeout ({options.TokenRequestTimeout:c}), which bounds all attempts together"));
+            }
+        }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    private void CheckRange(List<string> failures, string key, TimeSpan value, TimeSpan min, TimeSpan max)
+    private void CheckKeys(List<string> failures, IConfiguration section, string prefix, HashSet<string> known)
     {
-        if (value < min || value > max)
+        foreach (var child in section.GetChildren())
         {
-            failures.Add(Fail(key, $"must be between {min:c} and {max:c} (was {value:c})"));
+            if (!known.Contains(child.Key))
+            {
+                failures.Add(Fail(prefix + child.Key, $"is not a known setting (known: {string.Join(", ", known.Order(StringComparer.Ordinal))})"));
+            }
         }
     }
+
+    private void CheckRange<T>(List<string> failures, string key, T value, T min, T max)
+        where T : IComparable<T>
+    {
+        if (value.CompareTo(min) < 0 || value.CompareTo(max) > 0)
+        {
+            failures.Add(Fail(key, string.Format(CultureInfo.InvariantCulture, "must be between {0} and {1} (was {2})", Show(min), Show(max), Show(value))));
+        }
+    }
+
+    private static string Show<T>(T value) => value is TimeSpan span ? span.ToString("c", CultureInfo.InvariantCulture) : Convert.ToString(value, CultureInfo.InvariantCulture)!;
 
     private string Fail(string key, string problem)
     {

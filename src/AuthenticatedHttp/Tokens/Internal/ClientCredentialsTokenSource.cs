@@ -4,6 +4,9 @@ using System.Net.Http.Headers;
 using System.Text;
 using AuthenticatedHttp.Internal;
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
 
 namespace AuthenticatedHttp.Tokens.Internal;
 
@@ -14,6 +17,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     public const string BackchannelClientName = "AuthenticatedHttp.TokenEndpoint";
 
     private readonly ClientCredentialsSettings _settings;
+    private readonly ResiliencePipeline _pipeline;
     private readonly IHttpClientFactory _httpClientFactory;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -21,9 +25,10 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     private readonly string _endpointForMessages;
     private int _defaultLifetimeWarned;
 
-    public ClientCredentialsTokenSource(ClientCredentialsSettings settings, IHttpClientFactory httpClientFactory, TimeProvider time, ILogger logger)
+    public ClientCredentialsTokenSource(ClientCredentialsSettings settings, ResiliencePipeline pipeline, IHttpClientFactory httpClientFactory, TimeProvider time, ILogger logger)
     {
         _settings = settings;
+        _pipeline = pipeline;
         _httpClientFactory = httpClientFactory;
         _time = time;
         _logger = logger;
@@ -37,6 +42,31 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     }
 
     public async Task<AccessToken> RequestTokenAsync(string clientName, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            return await _pipeline.ExecuteAsync(
+                static (context, state) => new ValueTask<AccessToken>(state.Source.RequestOnceAsync(state.ClientName, context.CancellationToken)),
+                context,
+                (Source: this, ClientName: clientName)).ConfigureAwait(false);
+        }
+        catch (TimeoutRejectedException ex)
+        {
+            throw Failure(clientName, TokenFailureKind.Timeout, $"the token endpoint did not answer within {ex.Timeout.TotalSeconds:0.###} s (TokenEndpointResilience:AttemptTimeout)", isTransient: true, inner: ex);
+        }
+        catch (BrokenCircuitException ex)
+        {
+            throw Failure(clientName, TokenFailureKind.CircuitOpen, "the token endpoint failed repeatedly, so the circuit breaker is not sending requests for now", isTransient: true, retryAfter: ex.RetryAfter, inner: ex);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>One attempt: send, read at most the cap, interpret. Every failure is a <see cref="TokenAcquisitionException"/>.</summary>
+    private async Task<AccessToken> RequestOnceAsync(string clientName, CancellationToken cancellationToken)
     {
         using var request = CreateRequest();
         var sentAt = _time.GetUtcNow();
@@ -57,12 +87,20 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
             var result = TokenResponseParser.Parse(response.StatusCode, body, tooLarge, response.Content.Headers.ContentType?.MediaType);
             if (!result.IsSuccess)
             {
-                throw Failure(clientName, result.FailureKind, result.Problem!, result.IsTransient, response.StatusCode, result.Error, result.ErrorDescription, result.ErrorUri);
+                throw Failure(clientName, result.FailureKind, result.Problem!, result.IsTransient, response.StatusCode, result.Error, result.ErrorDescription, result.ErrorUri, RetryAfter(response));
             }
 
             return new AccessToken(result.AccessToken!, ExpiresAt(clientName, result.AccessToken!, result.ExpiresIn, sentAt), sentAt);
         }
     }
+
+    /// <summary>RFC 9110 §10.2.3: seconds or an HTTP date; a date in the past means "now".</summary>
+    private TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    {
+        { Delta: { } delta } => delta < TimeSpan.Zero ? TimeSpan.Zero : delta,
+        { Date: { } date } => date - _time.GetUtcNow() is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
+        _ => null,
+    };
 
     private HttpRequestMessage CreateRequest()
     {
@@ -157,6 +195,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         string? error = null,
         string? description = null,
         Uri? errorUri = null,
+        TimeSpan? retryAfter = null,
         Exception? inner = null)
     {
         // The server chose the description; make sure it cannot echo our secret into a log.
@@ -170,7 +209,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         }
 
         message.Append(isTransient ? ". This is transient; a later attempt may succeed." : ". Not transient: " + Advice(kind, error));
-        return new TokenAcquisitionException(clientName, kind, message.ToString(), isTransient, status, error, description, errorUri, inner);
+        return new TokenAcquisitionException(clientName, kind, message.ToString(), isTransient, status, error, description, errorUri, retryAfter, inner);
     }
 
     private static string Advice(TokenFailureKind kind, string? error) => (kind, error) switch
@@ -182,6 +221,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         (TokenFailureKind.OAuthError, "invalid_grant" or "unsupported_grant_type") => "the server does not accept this grant for this client.",
         (TokenFailureKind.MalformedResponse, _) => "check that TokenEndpoint is the OAuth 2.0 token endpoint.",
         (TokenFailureKind.HttpError, _) => "check TokenEndpoint.",
+        (TokenFailureKind.OAuthError, _) => "the token endpoint refused the request; check the client's registration.",
         _ => "check the client's configuration.",
     };
 }

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using AuthenticatedHttp.DependencyInjection.Internal;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace AuthenticatedHttp.Tokens.Internal;
 
@@ -7,7 +9,12 @@ namespace AuthenticatedHttp.Tokens.Internal;
 /// The singleton that owns every token slot. Handlers come and go with IHttpClientFactory's rotation; slots stay,
 /// and clients with equal <see cref="TokenCacheKey"/>s share one.
 /// </summary>
-internal sealed class TokenCache(IHttpClientFactory httpClientFactory, TimeProvider time, ILoggerFactory loggerFactory, RefreshJitter jitter) : IDisposable
+internal sealed class TokenCache(
+    IHttpClientFactory httpClientFactory,
+    IOptionsMonitor<TokenEndpointPipelineOverride> pipelineOverrides,
+    TimeProvider time,
+    ILoggerFactory loggerFactory,
+    RefreshJitter jitter) : IDisposable
 {
     private readonly ConcurrentDictionary<TokenCacheKey, TokenSlot> _slots = new();
     private readonly ILogger _logger = loggerFactory.CreateLogger("AuthenticatedHttp.TokenCache");
@@ -15,7 +22,7 @@ internal sealed class TokenCache(IHttpClientFactory httpClientFactory, TimeProvi
     public TokenSlot GetSlot(string clientName, AuthenticatedHttpClientOptions options)
     {
         var settings = ClientCredentialsSettings.From(options);
-        var slot = _slots.GetOrAdd(TokenCacheKey.From(settings), static (_, state) => state.Cache.CreateSlot(state.Settings, state.Options), (Cache: this, Settings: settings, Options: options));
+        var slot = _slots.GetOrAdd(TokenCacheKey.From(settings), static (_, state) => state.Cache.CreateSlot(state.ClientName, state.Settings, state.Options), (Cache: this, ClientName: clientName, Settings: settings, Options: options));
         slot.AddClientName(clientName);
         return slot;
     }
@@ -29,10 +36,16 @@ internal sealed class TokenCache(IHttpClientFactory httpClientFactory, TimeProvi
     }
 
     // A slot keeps the timing options of the first client that created it; clients sharing credentials share a token.
-    private TokenSlot CreateSlot(ClientCredentialsSettings settings, AuthenticatedHttpClientOptions options) => new(
-        new ClientCredentialsTokenSource(settings, httpClientFactory, time, _logger),
+    private TokenSlot CreateSlot(string clientName, ClientCredentialsSettings settings, AuthenticatedHttpClientOptions options) => new(
+        new ClientCredentialsTokenSource(
+            settings,
+            pipelineOverrides.Get(clientName).Pipeline ?? TokenEndpointPipeline.Create(options.TokenEndpointResilience, time),
+            httpClientFactory,
+            time,
+            _logger),
         new TokenLifetimePolicy(options.RefreshBeforeExpiry, options.ExpirySafetyMargin, jitter),
         options.TokenRequestTimeout,
+        options.FailureCoolDown,
         time,
         _logger);
 }

@@ -118,7 +118,14 @@ internal static class TokenResponseParser
         foreach (var property in json.EnumerateObject())
         {
             // A second access_token (or token_type, expires_in) makes the response ambiguous: refuse it rather than guess.
-            var duplicate = property.Name switch
+            // A member name that is not valid Unicode (a lone surrogate escape is valid JSON) makes the response
+            // unreadable as a whole: refuse it rather than guess which member it was meant to be.
+            if (ReadName(property) is not { } member)
+            {
+                return Malformed("the token response has a member name that is not valid Unicode text");
+            }
+
+            var duplicate = member switch
             {
                 "access_token" => !Take(ref accessToken, property.Value),
                 "token_type" => !Take(ref tokenType, property.Value),
@@ -127,7 +134,7 @@ internal static class TokenResponseParser
             };
             if (duplicate)
             {
-                return Malformed($"the token response contains '{property.Name}' more than once");
+                return Malformed($"the token response contains '{member}' more than once");
             }
         }
 
@@ -141,7 +148,11 @@ internal static class TokenResponseParser
             return Malformed("the token response's 'access_token' is not a string");
         }
 
-        var token = accessToken.GetString()!;
+        if (ReadString(accessToken) is not { } token)
+        {
+            return Malformed("the token response's 'access_token' is not valid Unicode text");
+        }
+
         if (token.Length == 0 || string.IsNullOrWhiteSpace(token))
         {
             return Malformed("the token response's 'access_token' is empty");
@@ -159,7 +170,7 @@ internal static class TokenResponseParser
                 return Malformed("the token response's 'token_type' is not a string");
             }
 
-            var type = tokenType.GetString()!;
+            var type = ReadString(tokenType) ?? "(not valid Unicode)";
             if (!string.Equals(type, "Bearer", StringComparison.OrdinalIgnoreCase))
             {
                 return Malformed($"the token response's 'token_type' is '{Sanitize(type, 32)}', not 'Bearer'");
@@ -201,11 +212,11 @@ internal static class TokenResponseParser
             case JsonValueKind.Number:
                 seconds = element.GetDouble();
                 break;
-            case JsonValueKind.String when double.TryParse(element.GetString(), NumberStyles.AllowLeadingWhite | NumberStyles.AllowTrailingWhite | NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed):
+            case JsonValueKind.String when double.TryParse(ReadString(element), NumberStyles.AllowLeadingWhite | NumberStyles.AllowTrailingWhite | NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed):
                 seconds = parsed;
                 break;
             case JsonValueKind.String:
-                problem = $"the token response's 'expires_in' is the string '{Sanitize(element.GetString()!, 32)}', not a number of seconds";
+                problem = $"the token response's 'expires_in' is the string '{Sanitize(ReadString(element) ?? "(not valid Unicode)", 32)}', not a number of seconds";
                 return false;
             default:
                 problem = $"the token response's 'expires_in' is a JSON {element.ValueKind.ToString().ToLowerInvariant()}, not a number of seconds";
@@ -273,30 +284,94 @@ internal static class TokenResponseParser
     {
         error = description = problem = null;
         errorUri = null;
-        if (!json.TryGetProperty("error", out var errorElement))
+        if (!TryGetMember(json, "error", out var errorElement))
         {
             return false;
         }
 
-        if (errorElement.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(errorElement.GetString()))
+        if (errorElement.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(ReadString(errorElement)))
         {
             problem = "the token endpoint's response has an 'error' member that is not a non-empty string";
             return true;
         }
 
-        error = Sanitize(errorElement.GetString()!, 64);
-        if (json.TryGetProperty("error_description", out var descriptionElement) && descriptionElement.ValueKind == JsonValueKind.String)
+        error = Sanitize(ReadString(errorElement)!, 64);
+        if (TryGetMember(json, "error_description", out var descriptionElement) && ReadString(descriptionElement) is { } text)
         {
-            description = Sanitize(descriptionElement.GetString()!, MaxErrorTextLength);
+            description = Sanitize(text, MaxErrorTextLength);
         }
 
-        if (json.TryGetProperty("error_uri", out var uriElement) && uriElement.ValueKind == JsonValueKind.String
-            && Uri.TryCreate(uriElement.GetString(), UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http")
+        if (TryGetMember(json, "error_uri", out var uriElement)
+            && Uri.TryCreate(ReadString(uriElement), UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http")
         {
             errorUri = uri;
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// The first member named <paramref name="name"/>. Unlike <see cref="JsonElement.TryGetProperty(string, out JsonElement)"/>
+    /// it does not throw when another member's name is not valid Unicode (a lone surrogate escape is valid JSON).
+    /// </summary>
+    private static bool TryGetMember(JsonElement json, string name, out JsonElement value)
+    {
+        foreach (var property in json.EnumerateObject())
+        {
+            if (NameEquals(property, name))
+            {
+                value = property.Value;
+                return true;
+            }
+        }
+
+        value = default;
+        return false;
+    }
+
+    private static bool NameEquals(JsonProperty property, string name)
+    {
+        try
+        {
+            return property.NameEquals(name);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static string? ReadName(JsonProperty property)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A JSON string's value, or null when it is not a string or does not decode (invalid UTF-8, a lone surrogate
+    /// escape): JSON syntax allows both, and <see cref="JsonElement.GetString"/> throws on them.
+    /// </summary>
+    private static string? ReadString(JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        try
+        {
+            return element.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Server text goes into exception messages and logs: strip control characters and cap its length.</summary>

@@ -15,15 +15,19 @@ internal sealed class TokenSlot : IDisposable
 {
     private static readonly TimeSpan FirstBackgroundRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxBackgroundRetryDelay = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromMinutes(5);
 
     private readonly ITokenSource _source;
     private readonly TokenLifetimePolicy _policy;
     private readonly TimeProvider _time;
     private readonly TimeSpan _requestTimeout;
+    private readonly TimeSpan _failureCoolDown;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private CachedToken? _current;
     private TaskCompletionSource<CachedToken>? _refresh;
+    private Task<CachedToken>? _failedRefresh;
+    private DateTimeOffset _coolDownUntil;
     private ITimer? _phaseTimer;
     private int _backgroundFailures;
     private long _backgroundRetryNotBeforeTicks;
@@ -32,11 +36,12 @@ internal sealed class TokenSlot : IDisposable
     private int _backgroundRefreshes;
     private bool _disposed;
 
-    public TokenSlot(ITokenSource source, TokenLifetimePolicy policy, TimeSpan requestTimeout, TimeProvider time, ILogger logger)
+    public TokenSlot(ITokenSource source, TokenLifetimePolicy policy, TimeSpan requestTimeout, TimeSpan failureCoolDown, TimeProvider time, ILogger logger)
     {
         _source = source;
         _policy = policy;
         _requestTimeout = requestTimeout;
+        _failureCoolDown = failureCoolDown;
         _time = time;
         _logger = logger;
     }
@@ -81,7 +86,7 @@ internal sealed class TokenSlot : IDisposable
                 case TokenPhase.Fresh:
                     return true;
                 case TokenPhase.Stale:
-                    RefreshInBackground();
+                    RefreshInBackground(token);
                     return true;
             }
         }
@@ -106,12 +111,12 @@ internal sealed class TokenSlot : IDisposable
                 case TokenPhase.Fresh:
                     return Task.FromResult(current);
                 case TokenPhase.Stale:
-                    RefreshInBackground();
+                    RefreshInBackground(current);
                     return Task.FromResult(current);
             }
         }
 
-        return StartOrJoinRefresh(background: false).WaitAsync(cancellationToken);
+        return StartOrJoinRefresh(current, background: false).WaitAsync(cancellationToken);
     }
 
     /// <summary>
@@ -134,7 +139,7 @@ internal sealed class TokenSlot : IDisposable
             }
         }
 
-        return StartOrJoinRefresh(background: false).WaitAsync(cancellationToken);
+        return StartOrJoinRefresh(rejected, background: false).WaitAsync(cancellationToken);
     }
 
     public void Dispose()
@@ -146,7 +151,8 @@ internal sealed class TokenSlot : IDisposable
         }
     }
 
-    private void RefreshInBackground()
+    /// <summary>Starts one background refresh of <paramref name="stale"/>, unless one runs, it was replaced, or a backoff holds.</summary>
+    internal void RefreshInBackground(CachedToken stale)
     {
         if (Volatile.Read(ref _refresh) is not null)
         {
@@ -159,10 +165,15 @@ internal sealed class TokenSlot : IDisposable
             return;
         }
 
-        _ = StartOrJoinRefresh(background: true);
+        _ = StartOrJoinRefresh(stale, background: true);
     }
 
-    private Task<CachedToken> StartOrJoinRefresh(bool background)
+    /// <summary>
+    /// Joins the in-flight token request or starts one, for a caller that found <paramref name="observed"/> not good
+    /// enough. Compare-and-swap: if the slot already holds another usable token, that is the answer and nothing starts
+    /// (a caller can be preempted between reading the slot and getting here while a refresh completes).
+    /// </summary>
+    private Task<CachedToken> StartOrJoinRefresh(CachedToken? observed, bool background)
     {
         TaskCompletionSource<CachedToken> refresh;
         lock (_gate)
@@ -170,6 +181,18 @@ internal sealed class TokenSlot : IDisposable
             if (_refresh is { } running)
             {
                 return running.Task;
+            }
+
+            if (_current is { } current && !ReferenceEquals(current, observed) && current.Observe(_time.GetUtcNow()) != TokenPhase.Unusable)
+            {
+                return Task.FromResult(current);
+            }
+
+            // Cool-down: the last token request failed and no usable token exists. Callers learn it at once, with the
+            // same exception, instead of each asking the identity provider again.
+            if (!background && _failedRefresh is { } failed && _time.GetUtcNow() < _coolDownUntil)
+            {
+                return failed;
             }
 
             // Continuations run on the thread pool, never inline on the thread that completes the token request.
@@ -223,6 +246,7 @@ internal sealed class TokenSlot : IDisposable
                 Volatile.Write(ref _current, cached);
                 Volatile.Write(ref _refresh, null);
                 Volatile.Write(ref _backgroundFailures, 0);
+                _failedRefresh = null;
                 SchedulePhaseTimer(cached);
             }
 
@@ -236,14 +260,20 @@ internal sealed class TokenSlot : IDisposable
                 $"Client '{clientNames}' could not obtain an access token: the token request failed with {ex.GetType().Name}.",
                 isTransient: true, innerException: ex);
             TimeSpan? retryIn = null;
+            var serverWait = failure.RetryAfter is { } retryAfter ? (retryAfter < MaxRetryAfter ? retryAfter : MaxRetryAfter) : TimeSpan.Zero;
             lock (_gate)
             {
+                var now = _time.GetUtcNow();
                 Volatile.Write(ref _refresh, null);
                 if (background)
                 {
-                    var failures = ++_backgroundFailures;
-                    retryIn = BackgroundRetryDelay(failures);
-                    Volatile.Write(ref _backgroundRetryNotBeforeTicks, (_time.GetUtcNow() + retryIn.Value).UtcTicks);
+                    retryIn = Max(BackgroundRetryDelay(++_backgroundFailures, _current, now), serverWait);
+                    Volatile.Write(ref _backgroundRetryNotBeforeTicks, (now + retryIn.Value).UtcTicks);
+                }
+                else if (_failureCoolDown > TimeSpan.Zero)
+                {
+                    _failedRefresh = refresh.Task;
+                    _coolDownUntil = now + Max(_failureCoolDown, serverWait);
                 }
             }
 
@@ -261,11 +291,25 @@ internal sealed class TokenSlot : IDisposable
         }
     }
 
-    private static TimeSpan BackgroundRetryDelay(int failures)
+    /// <summary>
+    /// 1 s, 2 s, 4 s … capped at a minute, and at a quarter of the time the current token has left (never under 1 s),
+    /// so several attempts fit before it becomes unusable.
+    /// </summary>
+    private static TimeSpan BackgroundRetryDelay(int failures, CachedToken? current, DateTimeOffset now)
     {
         var delay = FirstBackgroundRetryDelay * Math.Pow(2, Math.Min(failures - 1, 16));
-        return delay < MaxBackgroundRetryDelay ? delay : MaxBackgroundRetryDelay;
+        var cap = MaxBackgroundRetryDelay;
+        if (current is not null)
+        {
+            cap = Min(cap, Max(FirstBackgroundRetryDelay, (current.UsableUntil - now) / 4));
+        }
+
+        return Min(delay, cap);
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>Arms the one timer for the next phase change of <paramref name="token"/>. Caller holds <see cref="_gate"/>.</summary>
     private void SchedulePhaseTimer(CachedToken token)

@@ -1,0 +1,53 @@
+namespace AuthenticatedHttp;
+
+/// <summary>
+/// How requests to the token endpoint survive trouble at the identity provider: retries with exponential backoff and
+/// jitter (honouring <c>Retry-After</c>), a per-attempt timeout, and a circuit breaker. The overall bound on one token
+/// request is <see cref="AuthenticatedHttpClientOptions.TokenRequestTimeout"/>.
+/// </summary>
+/// <remarks>
+/// Only transient failures are retried: 5xx, 408, 429, timeouts and connection failures. OAuth errors such as
+/// <c>invalid_client</c>, <c>unauthorized_client</c>, <c>invalid_scope</c>, <c>invalid_grant</c> and
+/// <c>invalid_target</c> never are. Configuration keys live under <c>TokenEndpointResilience:</c>. To replace the
+/// pipeline entirely, call <c>UseTokenEndpointPipeline</c> on the client's builder.
+/// </remarks>
+public sealed class TokenEndpointResilienceOptions
+{
+    /// <summary>Gets or sets how many times a transient failure is retried within one token request.</summary>
+    /// <value>The default value is 3. Allowed: 0 (no retry) to 10.</value>
+    public int MaxRetryAttempts { get; set; } = 3;
+
+    /// <summary>Gets or sets the base delay of the exponential backoff (with jitter) between attempts.</summary>
+    /// <value>The default value is 500 milliseconds. Allowed: 0 to 1 minute.</value>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Gets or sets the longest delay between attempts. A <c>Retry-After</c> longer than this ends the retries: the
+    /// failure is reported, and the cache waits at least that long before asking again.
+    /// </summary>
+    /// <value>The default value is 10 seconds. Allowed: 0 to 5 minutes.</value>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Gets or sets how long one attempt may take before it is abandoned (and retried, if attempts remain).</summary>
+    /// <value>The default value is 10 seconds. Allowed: 1 second to 5 minutes, and not more than <see cref="AuthenticatedHttpClientOptions.TokenRequestTimeout"/>.</value>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Gets or sets the share of failed attempts, within <see cref="CircuitBreakerSamplingDuration"/>, that opens the
+    /// circuit: while it is open, token requests fail at once with <see cref="TokenFailureKind.CircuitOpen"/>.
+    /// </summary>
+    /// <value>The default value is 0.5. Allowed: 0 (no circuit breaker) to 1.</value>
+    public double CircuitBreakerFailureRatio { get; set; } = 0.5;
+
+    /// <summary>Gets or sets how many attempts must be seen within the sampling duration before the circuit can open.</summary>
+    /// <value>The default value is 8. Allowed: 2 to 1000.</value>
+    public int CircuitBreakerMinimumThroughput { get; set; } = 8;
+
+    /// <summary>Gets or sets the window over which the failure ratio is measured.</summary>
+    /// <value>The default value is 30 seconds. Allowed: 1 second to 10 minutes.</value>
+    public TimeSpan CircuitBreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets or sets how long the circuit stays open before one trial attempt is let through.</summary>
+    /// <value>The default value is 15 seconds. Allowed: 1 second to 10 minutes.</value>
+    public TimeSpan CircuitBreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(15);
+}

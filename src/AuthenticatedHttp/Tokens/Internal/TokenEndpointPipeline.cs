@@ -1,0 +1,56 @@
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace AuthenticatedHttp.Tokens.Internal;
+
+/// <summary>
+/// The built-in Polly pipeline around each token endpoint attempt: retry (outermost) → circuit breaker → attempt timeout.
+/// The overall bound is the token cache's own <see cref="AuthenticatedHttpClientOptions.TokenRequestTimeout"/>.
+/// </summary>
+internal static class TokenEndpointPipeline
+{
+    public static ResiliencePipeline Create(TokenEndpointResilienceOptions options, TimeProvider time)
+    {
+        var builder = new ResiliencePipelineBuilder { Name = "AuthenticatedHttp.TokenEndpoint", TimeProvider = time };
+        if (options.MaxRetryAttempts > 0)
+        {
+            var maxDelay = options.MaxRetryDelay;
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = options.MaxRetryAttempts,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryDelay,
+                MaxDelay = maxDelay,
+                ShouldHandle = args => ValueTask.FromResult(IsWorthRetrying(args.Outcome.Exception, maxDelay)),
+                // The server's Retry-After wins over our backoff; IsWorthRetrying already refused one above MaxDelay.
+                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Exception is TokenAcquisitionException { RetryAfter: { } retryAfter } ? retryAfter : (TimeSpan?)null),
+            });
+        }
+
+        if (options.CircuitBreakerFailureRatio > 0)
+        {
+            builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                FailureRatio = options.CircuitBreakerFailureRatio,
+                MinimumThroughput = options.CircuitBreakerMinimumThroughput,
+                SamplingDuration = options.CircuitBreakerSamplingDuration,
+                BreakDuration = options.CircuitBreakerBreakDuration,
+                // Terminal OAuth errors say nothing about the server's health; only transient failures count.
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is TokenAcquisitionException { IsTransient: true } or TimeoutRejectedException),
+            });
+        }
+
+        return builder.AddTimeout(options.AttemptTimeout).Build();
+    }
+
+    public static bool IsWorthRetrying(Exception? exception, TimeSpan maxDelay) => exception switch
+    {
+        TimeoutRejectedException => true,
+        TokenAcquisitionException { IsTransient: true, RetryAfter: null } => true,
+        TokenAcquisitionException { IsTransient: true, RetryAfter: { } retryAfter } => retryAfter <= maxDelay,
+        _ => false, // terminal OAuth errors, malformed responses, an open circuit, cancellation
+    };
+}
