@@ -1,0 +1,157 @@
+using AuthenticatedHttp.Tests.TestSupport;
+using AuthenticatedHttp.Tokens.Internal;
+using NSubstitute;
+using NSubstitute.ExceptionExtensions;
+
+namespace AuthenticatedHttp.Tests.Tokens;
+
+/// <summary>Cool-down after failures, background backoff, timeouts: the identity provider is never stormed.</summary>
+public sealed class TokenSlotResilienceTests : IDisposable
+{
+    private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
+    private readonly TokenSlotFixture _f = new(failureCoolDown: TimeSpan.FromSeconds(5));
+    private readonly CancellationToken _ct = TestContext.Current.CancellationToken;
+
+    public void Dispose() => _f.Dispose();
+
+    [Fact]
+    public async Task CoolDown_HundredCallersAfterTerminalFailure_OneTokenRequestAndSameError()
+    {
+        var failure = Terminal();
+        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(failure);
+
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Same(failure, await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.GetTokenAsync(_ct)));
+        }
+
+        Assert.Equal(1, _f.Requests);
+    }
+
+    [Fact]
+    public async Task CoolDown_Over_NextCallerIsSingleFlightedAgain()
+    {
+        var failure = Terminal();
+        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(failure);
+        await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.GetTokenAsync(_ct));
+
+        _f.Time.Advance(TimeSpan.FromSeconds(5));
+        var pending = _f.HoldNextRequest();
+        var waiters = Enumerable.Range(0, 50).Select(_ => _f.Slot.GetTokenAsync(_ct)).ToArray();
+        pending.SetResult(_f.Token("recovered", Hour));
+
+        Assert.All(await Task.WhenAll(waiters), t => Assert.Equal("recovered", t.Token.Value));
+        Assert.Equal(2, _f.Requests);
+    }
+
+    [Fact]
+    public async Task CoolDown_RetryAfterLongerThanCoolDown_Extends()
+    {
+        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+            .ThrowsAsync(new TokenAcquisitionException("orders", TokenFailureKind.OAuthError, "slow down", true, System.Net.HttpStatusCode.TooManyRequests, "slow_down", retryAfter: TimeSpan.FromSeconds(30)));
+        await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.GetTokenAsync(_ct));
+
+        _f.Time.Advance(TimeSpan.FromSeconds(29));
+        await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.GetTokenAsync(_ct));
+        Assert.Equal(1, _f.Requests);
+
+        _f.Time.Advance(TimeSpan.FromSeconds(1));
+        _f.IssueTokens(Hour);
+        await _f.Slot.GetTokenAsync(_ct);
+        Assert.Equal(2, _f.Requests);
+    }
+
+    [Fact]
+    public async Task CoolDown_DoesNotHideAUsableToken()
+    {
+        var first = await _f.WarmAsync(Hour);
+        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(Terminal());
+
+        await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.RenewAsync(first, _ct)); // no usable token now
+        _f.IssueTokens(Hour);
+        _f.Time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.Equal("token-1", (await _f.Slot.GetTokenAsync(_ct)).Token.Value);
+    }
+
+    [Fact]
+    public async Task BackgroundFailures_BackOffExponentially_NeverOnEveryRequest()
+    {
+        var first = await _f.WarmAsync(Hour);
+        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(Transient());
+        _f.Time.Advance(TimeSpan.FromMinutes(55)); // stale: 4m50s of usable life left
+
+        var attemptsAt = new List<TimeSpan>();
+        for (var elapsed = TimeSpan.Zero; elapsed < TimeSpan.FromMinutes(4); elapsed += TimeSpan.FromMilliseconds(250))
+        {
+            var before = _f.Slot.TokenRequests;
+            Assert.True(_f.Slot.TryGetToken(out var token)); // every request still gets the usable token
+            Assert.Same(first, token);
+            if (_f.Slot.TokenRequests > before)
+            {
+                attemptsAt.Add(elapsed); // the substitute fails synchronously, so the backoff is in place already
+            }
+
+            _f.Time.Advance(TimeSpan.FromMilliseconds(250));
+        }
+
+        // 1 s, 2 s, 4 s … capped at a quarter of the remaining life: a handful of attempts in four minutes, not 960.
+        var gaps = attemptsAt.Zip(attemptsAt.Skip(1), (a, b) => b - a).ToArray();
+        Assert.InRange(attemptsAt.Count, 6, 12);
+        Assert.Equal(TimeSpan.FromSeconds(1), gaps[0]);
+        Assert.Equal(TimeSpan.FromSeconds(2), gaps[1]);
+        Assert.Equal(TimeSpan.FromSeconds(4), gaps[2]);
+        Assert.All(gaps, g => Assert.True(g <= TimeSpan.FromMinutes(1.25), $"gap {g}"));
+    }
+
+    [Fact]
+    public async Task BackgroundFailure_WithRetryAfter_WaitsAtLeastThatLong()
+    {
+        await _f.WarmAsync(Hour);
+        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(Transient(TimeSpan.FromSeconds(20)));
+        _f.Time.Advance(TimeSpan.FromMinutes(55));
+        Assert.True(_f.Slot.TryGetToken(out _)); // fails synchronously: the Retry-After is recorded already
+
+        _f.Time.Advance(TimeSpan.FromSeconds(19));
+        Assert.True(_f.Slot.TryGetToken(out _));
+        Assert.Equal(2, _f.Slot.TokenRequests);
+        _f.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(_f.Slot.TryGetToken(out _));
+        Assert.Equal(3, _f.Slot.TokenRequests);
+    }
+
+    [Fact]
+    public async Task HangingRequest_AbandonedAtTimeout_SourceSeesCancellationAndSlotIsFreeAgain()
+    {
+        var observed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(async call =>
+        {
+            var ct = call.ArgAt<CancellationToken>(1);
+            await using (ct.Register(() => observed.TrySetResult(true)))
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, _f.Time, ct);
+            }
+
+            return _f.Token("never", Hour);
+        });
+        var waiters = Enumerable.Range(0, 20).Select(_ => _f.Slot.GetTokenAsync(_ct)).ToArray();
+
+        _f.Time.Advance(TimeSpan.FromSeconds(30));
+
+        foreach (var waiter in waiters)
+        {
+            Assert.Equal(TokenFailureKind.Timeout, (await Assert.ThrowsAsync<TokenAcquisitionException>(() => waiter)).Kind);
+        }
+
+        Assert.True(await observed.Task); // the work the source started was told to stop: nothing keeps running
+        _f.IssueTokens(Hour);
+        _f.Time.Advance(TimeSpan.FromSeconds(5)); // past the cool-down
+        Assert.Equal("token-1", (await _f.Slot.GetTokenAsync(_ct)).Token.Value);
+    }
+
+    private static TokenAcquisitionException Terminal() =>
+        new("orders", TokenFailureKind.OAuthError, "invalid_client", false, System.Net.HttpStatusCode.Unauthorized, "invalid_client");
+
+    private static TokenAcquisitionException Transient(TimeSpan? retryAfter = null) =>
+        new("orders", TokenFailureKind.HttpError, "503", true, System.Net.HttpStatusCode.ServiceUnavailable, retryAfter: retryAfter);
+}
