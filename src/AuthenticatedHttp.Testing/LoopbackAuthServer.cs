@@ -170,13 +170,27 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
     /// <param name="status">The status code to answer with (200-599).</param>
     /// <param name="error">The <c>error</c> code, or <see langword="null"/> for an empty body.</param>
     /// <param name="errorDescription">The optional <c>error_description</c>.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative or <paramref name="status"/> is not 200-599.</exception>
+    /// <param name="retryAfter">Sent as a <c>Retry-After</c> header (whole seconds, rounded up) when set.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative, <paramref name="status"/> is not 200-599, or <paramref name="retryAfter"/> is negative.</exception>
     public void FailNextTokenRequests(
         int count,
         HttpStatusCode status = HttpStatusCode.InternalServerError,
         string? error = "server_error",
-        string? errorDescription = null) =>
-        _state.FailNextTokenRequests(count, status, error, errorDescription);
+        string? errorDescription = null,
+        TimeSpan? retryAfter = null) =>
+        _state.FailNextTokenRequests(count, status, error, errorDescription, retryAfter);
+
+    /// <summary>
+    /// Answers the next <paramref name="count"/> authenticated API requests with <paramref name="status"/> and no body,
+    /// after their token was accepted (so a retry that then succeeds proves it carried a valid token). Replaces any
+    /// failures still pending; a count of zero cancels them. Counted in <see cref="ApiRequests"/>.
+    /// </summary>
+    /// <param name="count">How many requests fail.</param>
+    /// <param name="status">The status code to answer with (200-599).</param>
+    /// <param name="retryAfter">Sent as a <c>Retry-After</c> header (whole seconds, rounded up) when set.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative, <paramref name="status"/> is not 200-599, or <paramref name="retryAfter"/> is negative.</exception>
+    public void FailNextApiRequests(int count, HttpStatusCode status = HttpStatusCode.ServiceUnavailable, TimeSpan? retryAfter = null) =>
+        _state.FailNextApiRequests(count, status, retryAfter);
 
     /// <summary>Stops the server, giving in-flight requests a moment to finish, and releases its port.</summary>
     /// <returns>A task that completes when the server has stopped.</returns>

@@ -35,6 +35,11 @@ internal sealed class ProtectedApi(ServerState state)
         var result = _authenticator.Authenticate(context.Request);
         switch (result.Outcome)
         {
+            case BearerOutcome.Authenticated when state.TryConsumeApiFault() is { } fault:
+                // Injected after authentication, so a retry that arrives afterwards proves it carried a valid token.
+                fault.WriteRetryAfter(context.Response);
+                context.Response.StatusCode = fault.StatusCode;
+                return;
             case BearerOutcome.Authenticated:
                 context.Features.Set(result.Claims!);
                 await next(context).ConfigureAwait(false);

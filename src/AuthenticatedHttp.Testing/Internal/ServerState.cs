@@ -12,6 +12,7 @@ internal sealed class ServerState
     private long _tokenEndpointDelayTicks;
     private volatile bool _rejectAllTokens;
     private volatile FaultPlan? _fault;
+    private volatile FaultPlan? _apiFault;
     private volatile Func<HttpContext, Task<bool>>? _interceptor;
 
     public ServerState(LoopbackAuthServerOptions options, ILogger logger)
@@ -82,7 +83,17 @@ internal sealed class ServerState
         set => _interceptor = value;
     }
 
-    public void FailNextTokenRequests(int count, HttpStatusCode status, string? error, string? errorDescription)
+    public void FailNextTokenRequests(int count, HttpStatusCode status, string? error, string? errorDescription, TimeSpan? retryAfter) =>
+        _fault = Plan(count, status, error, errorDescription, retryAfter);
+
+    public FaultPlan? TryConsumeFault() => Consume(_fault);
+
+    public void FailNextApiRequests(int count, HttpStatusCode status, TimeSpan? retryAfter) =>
+        _apiFault = Plan(count, status, error: null, errorDescription: null, retryAfter);
+
+    public FaultPlan? TryConsumeApiFault() => Consume(_apiFault);
+
+    private static FaultPlan? Plan(int count, HttpStatusCode status, string? error, string? errorDescription, TimeSpan? retryAfter)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         if ((int)status is < 200 or > 599)
@@ -90,14 +101,15 @@ internal sealed class ServerState
             throw new ArgumentOutOfRangeException(nameof(status), status, "The status must be a final status code (200-599).");
         }
 
-        _fault = count == 0 ? null : new FaultPlan(count, status, error, errorDescription);
+        if (retryAfter < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(retryAfter), retryAfter, "Retry-After cannot be negative.");
+        }
+
+        return count == 0 ? null : new FaultPlan(count, status, error, errorDescription, retryAfter);
     }
 
-    public FaultPlan? TryConsumeFault()
-    {
-        var fault = _fault;
-        return fault is not null && fault.TryConsume() ? fault : null;
-    }
+    private static FaultPlan? Consume(FaultPlan? fault) => fault is not null && fault.TryConsume() ? fault : null;
 
     private static void ValidateTokenLifetime(TimeSpan value, string paramName)
     {

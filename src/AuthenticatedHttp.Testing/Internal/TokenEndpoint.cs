@@ -50,6 +50,7 @@ internal sealed class TokenEndpoint(ServerState state)
 
             if (state.TryConsumeFault() is { } fault)
             {
+                fault.WriteRetryAfter(context.Response);
                 await exchange.FailAsync(fault.StatusCode, fault.Error, fault.ErrorDescription).ConfigureAwait(false);
                 return;
             }

@@ -26,7 +26,11 @@ internal sealed class LibraryHost : IAsyncDisposable
     public TokenSlot Slot => Services.GetRequiredService<TokenCache>().GetSlot(nameof(EchoClient),
         Services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get(nameof(EchoClient)));
 
-    public static async Task<LibraryHost> StartAsync(LoopbackAuthServer server, Dictionary<string, string?>? settings = null, bool jitter = false)
+    public static async Task<LibraryHost> StartAsync(
+        LoopbackAuthServer server,
+        Dictionary<string, string?>? settings = null,
+        bool jitter = false,
+        Action<IHttpClientBuilder>? configureClient = null)
     {
         var config = new Dictionary<string, string?>
         {
@@ -49,7 +53,8 @@ internal sealed class LibraryHost : IAsyncDisposable
             builder.Services.TryAddSingleton(RefreshJitter.None);
         }
 
-        builder.Services.AddAuthenticatedHttpClient<EchoClient>(builder.Configuration.GetSection("Echo"));
+        var client = builder.Services.AddAuthenticatedHttpClient<EchoClient>(builder.Configuration.GetSection("Echo"));
+        configureClient?.Invoke(client);
         var host = builder.Build();
         await host.StartAsync(TestContext.Current.CancellationToken);
         return new LibraryHost(host);
