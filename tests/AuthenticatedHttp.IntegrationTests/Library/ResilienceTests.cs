@@ -172,6 +172,7 @@ public sealed class ResilienceTests
             ctx.Response.ContentLength = 200;
             await ctx.Response.WriteAsync("{\"access_token\":\"abc", ctx.RequestAborted);
             await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+            await Task.Delay(300, ctx.RequestAborted); // let the client get the headers and start on the body
             ctx.Abort();
             return true;
         };
