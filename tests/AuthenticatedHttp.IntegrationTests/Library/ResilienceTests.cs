@@ -4,6 +4,7 @@ using AuthenticatedHttp.Testing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
+using Polly;
 
 namespace AuthenticatedHttp.IntegrationTests.Library;
 
@@ -209,5 +210,33 @@ public sealed class ResilienceTests
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
         Assert.Equal(1, server.TokenRequests); // not transient: not retried
         Assert.Equal(0, server.ApiRequests);
+    }
+
+    [Fact]
+    public async Task UseTokenEndpointPipeline_ReplacesTheBuiltInPipeline()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
+        server.FailNextTokenRequests(5, HttpStatusCode.ServiceUnavailable);
+        var attempts = 0;
+        var pipeline = new ResiliencePipelineBuilder()
+            .AddRetry(new Polly.Retry.RetryStrategyOptions
+            {
+                MaxRetryAttempts = 5,
+                Delay = TimeSpan.Zero,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is TokenAcquisitionException { IsTransient: true }),
+                OnRetry = _ =>
+                {
+                    Interlocked.Increment(ref attempts);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+        await using var host = await LibraryHost.StartAsync(server, configureClient: b => b.UseTokenEndpointPipeline(pipeline));
+
+        var echo = await host.Client.PostAsync("x", _ct);
+
+        Assert.Equal("x", echo.Body);
+        Assert.Equal(5, attempts);          // five retries: more than the built-in three
+        Assert.Equal(6, server.TokenRequests);
     }
 }

@@ -34,6 +34,55 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
         Assert.Contains("'orders': ClientSecrett (configuration key 'Orders:ClientSecrett') is not a known setting", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task StartAsync_MisspeltNestedResilienceKey_FailsNamingTheKey()
+    {
+        var config = Valid();
+        config["Orders:TokenEndpointResilience:MaxRetries"] = "2";
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains("'orders': TokenEndpointResilience:MaxRetries (configuration key 'Orders:TokenEndpointResilience:MaxRetries') is not a known setting", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_ResilienceKeysBindFromConfiguration()
+    {
+        var config = Valid();
+        config["Orders:FailureCoolDown"] = "00:00:07";
+        config["Orders:TokenEndpointResilience:MaxRetryAttempts"] = "5";
+        config["Orders:TokenEndpointResilience:AttemptTimeout"] = "00:00:03";
+        config["Orders:TokenEndpointResilience:CircuitBreakerFailureRatio"] = "0.25";
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        await host.StartAsync(_ct);
+
+        var options = host.Services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get("orders");
+        Assert.Equal(TimeSpan.FromSeconds(7), options.FailureCoolDown);
+        Assert.Equal(5, options.TokenEndpointResilience.MaxRetryAttempts);
+        Assert.Equal(TimeSpan.FromSeconds(3), options.TokenEndpointResilience.AttemptTimeout);
+        Assert.Equal(0.25, options.TokenEndpointResilience.CircuitBreakerFailureRatio);
+        await host.StopAsync(_ct);
+    }
+
+    [Theory]
+    [InlineData("TokenEndpointResilience:MaxRetryAttempts", "11", "must be between 0 and 10 (was 11)")]
+    [InlineData("TokenEndpointResilience:AttemptTimeout", "00:00:45", "must not exceed TokenRequestTimeout")]
+    [InlineData("TokenEndpointResilience:CircuitBreakerFailureRatio", "1.5", "must be between 0 and 1 (was 1.5)")]
+    [InlineData("FailureCoolDown", "00:10:00", "must be between 00:00:00 and 00:05:00")]
+    public async Task StartAsync_InvalidResilienceValue_FailsNamingKeyAndCause(string key, string value, string cause)
+    {
+        var config = Valid();
+        config["Orders:" + key] = value;
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains($"'orders': {key} (configuration key 'Orders:{key}')", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(cause, ex.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("TokenEndpoint", "ftp://idp.example/token", "must be an absolute http or https URI")]
     [InlineData("Resource", "not a uri", "must be an absolute URI")]
