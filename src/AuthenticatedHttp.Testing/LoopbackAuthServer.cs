@@ -22,7 +22,8 @@ namespace AuthenticatedHttp.Testing;
 /// <remarks>
 /// API endpoints, all requiring <c>Authorization: Bearer</c>: any method on <c>api/echo</c> (echoes method, path,
 /// query, content type, body, client id and scope as JSON); any method on <c>api/scoped/{scope}</c> (the same, but
-/// 403 <c>insufficient_scope</c> unless the token has that scope); <c>api/status/{code}</c> (answers with that status).
+/// 403 <c>insufficient_scope</c> unless the token has that scope); <c>api/status/{code}</c> (answers with that status);
+/// <c>api/redirect?to={url}</c> (a 302 to that URL).
 /// </remarks>
 public sealed class LoopbackAuthServer : IAsyncDisposable
 {

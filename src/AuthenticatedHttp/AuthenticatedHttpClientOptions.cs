@@ -16,7 +16,20 @@ public sealed class AuthenticatedHttpClientOptions
     /// <value>The default value is <see langword="null"/> (requests use absolute URIs).</value>
     public Uri? BaseAddress { get; set; }
 
-    /// <summary>Gets or sets the OAuth 2.0 token endpoint (RFC 6749 §3.2). Required; absolute http or https URI.</summary>
+    /// <summary>
+    /// Gets the origins (<c>https://host[:port]</c>) besides <see cref="BaseAddress"/>'s that may receive the token.
+    /// A token is attached only to requests whose scheme, host and port match one of them, and only over https
+    /// (plain http only to loopback). With no <see cref="BaseAddress"/> and no entry here, start-up fails: an empty
+    /// list never means "everywhere".
+    /// </summary>
+    /// <value>The default value is an empty list (only <see cref="BaseAddress"/>'s origin).</value>
+    public IList<string> AllowedOrigins { get; } = [];
+
+    /// <summary>Gets or sets what happens to a request for an origin that may not receive the token.</summary>
+    /// <value>The default value is <see cref="DisallowedOriginAction.Refuse"/>.</value>
+    public DisallowedOriginAction OnDisallowedOrigin { get; set; } = DisallowedOriginAction.Refuse;
+
+    /// <summary>Gets or sets the OAuth 2.0 token endpoint (RFC 6749 §3.2). Required; an absolute https URI (plain http only for loopback).</summary>
     public Uri? TokenEndpoint { get; set; }
 
     /// <summary>Gets or sets the client identifier (RFC 6749 §2.2). Required.</summary>

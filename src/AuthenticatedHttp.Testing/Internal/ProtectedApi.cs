@@ -21,6 +21,21 @@ internal sealed class ProtectedApi(ServerState state)
         app.Map(Prefix + "/echo", EchoAsync);
         app.Map(Prefix + "/scoped/{scope}", ScopedAsync);
         app.Map(Prefix + "/status/{code}", StatusAsync);
+        app.Map(Prefix + "/redirect", Redirect);
+    }
+
+    /// <summary><c>/api/redirect?to=&lt;absolute URL&gt;</c>: a 302 to anywhere, for tests of where a token may follow.</summary>
+    private static Task Redirect(HttpContext context)
+    {
+        if (!Uri.TryCreate(context.Request.Query["to"], UriKind.Absolute, out var target) || target.Scheme is not ("http" or "https"))
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return Task.CompletedTask;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status302Found;
+        context.Response.Headers.Location = target.AbsoluteUri;
+        return Task.CompletedTask;
     }
 
     private async Task AuthenticateAsync(HttpContext context, RequestDelegate next)

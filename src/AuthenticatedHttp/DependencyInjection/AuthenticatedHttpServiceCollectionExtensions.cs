@@ -150,9 +150,13 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         services.PostConfigure<HttpClientFactoryOptions>(name, factoryOptions => factoryOptions.HttpMessageHandlerBuilderActions.Add(handlers =>
         {
             var sp = handlers.Services;
+            var clientOptions = sp.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get(name);
             handlers.AdditionalHandlers.Add(new BearerTokenHandler(
-                sp.GetRequiredService<TokenCache>().GetSlot(name, sp.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get(name)),
+                sp.GetRequiredService<TokenCache>().GetSlot(name, clientOptions),
+                TokenDestinationPolicy.From(clientOptions),
+                clientOptions,
                 name,
+                sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("AuthenticatedHttp.BearerTokenHandler")));
         }));
         return builder;
@@ -168,6 +172,8 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         services.AddLogging();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(new RefreshJitter());
+        services.AddMetrics(); // IMeterFactory, which owns and disposes the library's Meter
+        services.TryAddSingleton<AuthenticatedHttp.Telemetry.Internal.AuthenticatedHttpMetrics>();
         services.AddSingleton<TokenCache>();
 
         // The back channel: its own client, never following redirects (a 307 would re-post the client secret elsewhere),

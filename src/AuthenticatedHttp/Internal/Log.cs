@@ -31,4 +31,10 @@ internal static partial class Log
 
     [LoggerMessage(8, LogLevel.Warning, "Client '{ClientName}': the token endpoint sent no usable expires_in and the token is not a JWT with exp; assuming DefaultTokenLifetime {Lifetime}.", EventName = "DefaultTokenLifetimeUsed")]
     public static partial void DefaultTokenLifetimeUsed(ILogger logger, string clientName, TimeSpan lifetime);
+
+    [LoggerMessage(9, LogLevel.Warning, "Client '{ClientName}' did not attach its token to {Method} {Origin}: that origin may not receive it (allowed: {AllowedOrigins}); the request was {Action}.", EventName = "DisallowedOrigin")]
+    public static partial void DisallowedOrigin(ILogger logger, string clientName, string method, string origin, string allowedOrigins, string action);
+
+    [LoggerMessage(10, LogLevel.Warning, "Client '{ClientName}': {Method} {Path} ended with {StatusCode}; likely cause {Cause}: {Diagnosis}", EventName = "AuthenticationFailed")]
+    public static partial void AuthenticationFailed(ILogger logger, string clientName, string method, string path, int statusCode, AuthenticationFailureCause cause, string diagnosis);
 }

@@ -88,6 +88,7 @@ public sealed class EndToEndTests
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Equal(2, server.ApiRequests);
         Assert.Equal(2, server.TokenRequests);
+        Assert.Equal(AuthenticationFailureCause.RejectedAfterRefresh, response.GetAuthenticationDiagnosis()?.Cause);
     }
 
     [Fact]
@@ -101,6 +102,11 @@ public sealed class EndToEndTests
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Equal(1, server.TokenRequests);
         Assert.Equal(1, server.ApiRequests);
+        var diagnosis = response.GetAuthenticationDiagnosis();
+        Assert.NotNull(diagnosis);
+        Assert.Equal(AuthenticationFailureCause.InsufficientScope, diagnosis.Cause);
+        Assert.Equal("api.write", diagnosis.RequiredScope);
+        Assert.Contains("it has 'api.read'", diagnosis.Description, StringComparison.Ordinal);
     }
 
     [Theory]

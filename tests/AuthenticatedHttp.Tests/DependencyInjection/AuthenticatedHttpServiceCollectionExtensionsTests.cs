@@ -89,6 +89,10 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
     [InlineData("RefreshBeforeExpiry", "2.00:00:00", "must be between")]
     [InlineData("DefaultTokenLifetime", "00:00:00", "must be between")]
     [InlineData("Scope", "a\"b", "may contain only printable ASCII")]
+    [InlineData("TokenEndpoint", "http://idp.example/token", "must use https: the client secret would travel in clear")]
+    [InlineData("BaseAddress", "http://api.example/", "must use https: tokens are never sent in clear")]
+    [InlineData("AllowedOrigins:0", "http://files.example", "must use https; plain http is allowed only for loopback (was 'http://files.example')")]
+    [InlineData("AllowedOrigins:0", "https://files.example/uploads", "must be an origin only")]
     public async Task StartAsync_InvalidValue_FailsNamingKeyAndCause(string key, string value, string cause)
     {
         var config = Valid();
@@ -99,6 +103,43 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
 
         Assert.Contains($"'orders': {key} (configuration key 'Orders:{key}') {cause}", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(Secret, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_UnconvertibleValue_FailsNamingThePath()
+    {
+        var config = Valid();
+        config["Orders:OnDisallowedOrigin"] = "Allow";
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains("Orders:OnDisallowedOrigin", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_NoBaseAddressAndNoAllowedOrigins_FailsBecauseNoOriginCouldReceiveTheToken()
+    {
+        var config = Valid();
+        config.Remove("Orders:BaseAddress");
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains("'orders': AllowedOrigins (configuration key 'Orders:AllowedOrigins') is empty and BaseAddress is not set", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_LoopbackOverPlainHttp_IsAllowed()
+    {
+        var config = Valid();
+        config["Orders:TokenEndpoint"] = "http://127.0.0.1:5001/connect/token";
+        config["Orders:BaseAddress"] = "http://localhost:5002/";
+        config["Orders:AllowedOrigins:0"] = "http://[::1]:5003";
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        await host.StartAsync(_ct);
+        await host.StopAsync(_ct);
     }
 
     [Fact]
@@ -196,6 +237,7 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
 
     private static void Configure(AuthenticatedHttpClientOptions o, string scope)
     {
+        o.BaseAddress = new Uri("https://api.example/");
         o.TokenEndpoint = new Uri("https://idp.example/token");
         o.ClientId = "c";
         o.ClientSecret = Secret;

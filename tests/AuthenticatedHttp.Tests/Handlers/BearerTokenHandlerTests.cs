@@ -205,6 +205,10 @@ public sealed class BearerTokenHandlerTests : IDisposable
         pending.SetResult(_tokens.Token("next", Hour));
     }
 
-    private HttpClient Client(StubHandler stub) =>
-        new(new BearerTokenHandler(_tokens.Slot, "orders", _logger) { InnerHandler = stub });
+    private HttpClient Client(StubHandler stub, Action<AuthenticatedHttpClientOptions>? configure = null)
+    {
+        var options = new AuthenticatedHttpClientOptions { BaseAddress = new Uri("https://api.example/") };
+        configure?.Invoke(options);
+        return new(new BearerTokenHandler(_tokens.Slot, TokenDestinationPolicy.From(options), options, "orders", _tokens.Time, _logger) { InnerHandler = stub });
+    }
 }

@@ -1,3 +1,5 @@
+using AuthenticatedHttp.Telemetry.Internal;
+using AuthenticatedHttp.Tests.Telemetry;
 using AuthenticatedHttp.Tokens.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -10,7 +12,7 @@ internal sealed class TokenSlotFixture : IDisposable
 {
     public static readonly DateTimeOffset Start = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
 
-    public TokenSlotFixture(TimeSpan? refreshBeforeExpiry = null, TimeSpan? safetyMargin = null, TimeSpan? requestTimeout = null, TimeSpan? failureCoolDown = null)
+    public TokenSlotFixture(TimeSpan? refreshBeforeExpiry = null, TimeSpan? safetyMargin = null, TimeSpan? requestTimeout = null, TimeSpan? failureCoolDown = null, AuthenticatedHttpMetrics? metrics = null)
     {
         Slot = new TokenSlot(
             Source,
@@ -18,7 +20,8 @@ internal sealed class TokenSlotFixture : IDisposable
             requestTimeout ?? TimeSpan.FromSeconds(30),
             failureCoolDown ?? TimeSpan.Zero,
             Time,
-            NullLogger.Instance);
+            NullLogger.Instance,
+            metrics ?? TelemetryHarness.Unobserved); // by default, instruments nobody listens to
         Slot.AddClientName("orders");
     }
 
@@ -33,9 +36,40 @@ internal sealed class TokenSlotFixture : IDisposable
     /// <summary>Makes every token request return a new token valid for <paramref name="lifetime"/> from now.</summary>
     public void IssueTokens(TimeSpan lifetime)
     {
+        Configured = true;
         var issued = 0;
         Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
             .Returns(_ => Task.FromResult(Token($"token-{Interlocked.Increment(ref issued)}", lifetime)));
+    }
+
+    /// <summary>Every token value handed out by <see cref="IssueJwt"/>, for tests that prove none of them leaks.</summary>
+    public List<string> IssuedValues { get; } = [];
+
+    /// <summary>True once a test chose what the source answers.</summary>
+    public bool Configured { get; private set; }
+
+    /// <summary>Makes every token request return a new unsigned JWT with these claims, valid for an hour.</summary>
+    public void IssueJwt(string? issuer = "https://login.example/", string? audience = "https://api.example/", string? scope = "orders.read")
+    {
+        Configured = true;
+        var issued = 0;
+        Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(_ =>
+        {
+            var now = Time.GetUtcNow();
+            var claims = new Dictionary<string, object?>
+            {
+                ["iss"] = issuer, ["aud"] = audience, ["scope"] = scope, ["jti"] = $"jti-{Interlocked.Increment(ref issued)}",
+                ["iat"] = now.ToUnixTimeSeconds(), ["exp"] = now.AddHours(1).ToUnixTimeSeconds(),
+            };
+            static string Segment(string json) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(json)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            var jwt = Segment("""{"alg":"RS256","typ":"JWT"}""") + "." + Segment(System.Text.Json.JsonSerializer.Serialize(claims.Where(c => c.Value is not null).ToDictionary())) + ".c2lnbmF0dXJl";
+            lock (IssuedValues)
+            {
+                IssuedValues.Add(jwt);
+            }
+
+            return Task.FromResult(new AccessToken(jwt, now.AddHours(1), now));
+        });
     }
 
     /// <summary>Makes token requests wait for the returned completion source.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using AuthenticatedHttp.Handlers.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -42,10 +43,39 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(string clientName,
         {
             failures.Add(Fail(nameof(options.TokenEndpoint), "must not contain user information or a fragment"));
         }
-
-        if (options.BaseAddress is { } baseAddress && (!baseAddress.IsAbsoluteUri || baseAddress.Scheme is not ("https" or "http")))
+        else if (!TokenDestinationPolicy.IsSecure(options.TokenEndpoint))
         {
-            failures.Add(Fail(nameof(options.BaseAddress), "must be an absolute http or https URI"));
+            failures.Add(Fail(nameof(options.TokenEndpoint), $"must use https: the client secret would travel in clear to {options.TokenEndpoint.GetLeftPart(UriPartial.Authority)} (plain http is allowed only for loopback)"));
+        }
+
+        if (options.BaseAddress is { } baseAddress)
+        {
+            if (!baseAddress.IsAbsoluteUri || baseAddress.Scheme is not ("https" or "http"))
+            {
+                failures.Add(Fail(nameof(options.BaseAddress), "must be an absolute http or https URI"));
+            }
+            else if (!TokenDestinationPolicy.IsSecure(baseAddress))
+            {
+                failures.Add(Fail(nameof(options.BaseAddress), $"must use https: tokens are never sent in clear to {baseAddress.GetLeftPart(UriPartial.Authority)} (plain http is allowed only for loopback)"));
+            }
+        }
+
+        for (var i = 0; i < options.AllowedOrigins.Count; i++)
+        {
+            if (TokenDestinationPolicy.ProblemWithOrigin(options.AllowedOrigins[i]) is { } problem)
+            {
+                failures.Add(Fail(ConfigurationPath.Combine(nameof(options.AllowedOrigins), i.ToString(CultureInfo.InvariantCulture)), problem));
+            }
+        }
+
+        if (options.BaseAddress is null && options.AllowedOrigins.Count == 0)
+        {
+            failures.Add(Fail(nameof(options.AllowedOrigins), "is empty and BaseAddress is not set, so no origin may receive the token; set BaseAddress or list the origins"));
+        }
+
+        if (!Enum.IsDefined(options.OnDisallowedOrigin))
+        {
+            failures.Add(Fail(nameof(options.OnDisallowedOrigin), "must be Refuse or SendWithoutToken"));
         }
 
         if (string.IsNullOrWhiteSpace(options.ClientId))

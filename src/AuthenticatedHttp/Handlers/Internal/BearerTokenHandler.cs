@@ -1,4 +1,5 @@
 using System.Net;
+using AuthenticatedHttp.Diagnosis.Internal;
 using AuthenticatedHttp.Internal;
 using AuthenticatedHttp.Tokens.Internal;
 using Microsoft.Extensions.Logging;
@@ -6,30 +7,62 @@ using Microsoft.Extensions.Logging;
 namespace AuthenticatedHttp.Handlers.Internal;
 
 /// <summary>
-/// Attaches <c>Authorization: Bearer</c> from the shared token slot and owns the one 401 resend
-/// (DESIGN.md "401, 403 and the one retry").
+/// Attaches <c>Authorization: Bearer</c> from the shared token slot to requests for allowed origins, owns the one 401
+/// resend (DESIGN.md "401, 403 and the one retry"), and explains every 401/403 it returns.
 /// </summary>
 /// <remarks>
-/// The fresh-token path is synchronous: it reads the slot, sets the precomputed header and, when the inner handler
-/// completes synchronously with anything but 401, returns the inner task itself, so it adds no allocation.
+/// The fresh-token path is synchronous: it checks the origin, reads the slot, sets the precomputed header and, when the
+/// inner handler completes synchronously with anything but 401/403, returns the inner task itself: no allocation.
 /// </remarks>
-internal sealed class BearerTokenHandler(TokenSlot slot, string clientName, ILogger logger) : DelegatingHandler
+internal sealed class BearerTokenHandler(
+    TokenSlot slot,
+    TokenDestinationPolicy destinations,
+    AuthenticatedHttpClientOptions options,
+    string clientName,
+    TimeProvider time,
+    ILogger logger) : DelegatingHandler
 {
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        if (!destinations.Allows(request.RequestUri))
+        {
+            return SendToDisallowedOriginAsync(request, cancellationToken);
+        }
+
         if (!slot.TryGetToken(out var token))
         {
             return SendWithAwaitedTokenAsync(request, cancellationToken);
         }
 
         request.Headers.Authorization = token.Header;
+        var sentTo = request.RequestUri; // a redirect below us may replace it
         var sending = base.SendAsync(request, cancellationToken);
-        if (sending.IsCompletedSuccessfully && sending.Result.StatusCode != HttpStatusCode.Unauthorized)
+        if (sending.IsCompletedSuccessfully && sending.Result.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden))
         {
             return sending;
         }
 
-        return CompleteAsync(sending, request, token, cancellationToken);
+        return CompleteAsync(sending, request, sentTo, token, cancellationToken);
+    }
+
+    private Task<HttpResponseMessage> SendToDisallowedOriginAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var origin = TokenDestinationPolicy.OriginOf(request.RequestUri);
+        var refuse = destinations.OnDisallowed == DisallowedOriginAction.Refuse;
+        Log.DisallowedOrigin(logger, clientName, request.Method.Method, origin, destinations.AllowedList, refuse ? "refused" : "sent without a token");
+
+        // A request object can come back here after a redirect or an outer retry still carrying a header we set earlier.
+        if (request.Headers.Authorization is { Scheme: var scheme } && string.Equals(scheme, "Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            request.Headers.Authorization = null;
+        }
+
+        return refuse
+            ? Task.FromException<HttpResponseMessage>(new DisallowedOriginException(
+                clientName,
+                origin,
+                $"Client '{clientName}' refused to send {request.Method.Method} to {origin}: that origin may not receive the client's token (allowed: {destinations.AllowedList}). Add it to AllowedOrigins, or set OnDisallowedOrigin to SendWithoutToken to send such requests without a token."))
+            : base.SendAsync(request, cancellationToken);
     }
 
     private async Task<HttpResponseMessage> SendWithAwaitedTokenAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -37,35 +70,47 @@ internal sealed class BearerTokenHandler(TokenSlot slot, string clientName, ILog
         // Throws TokenAcquisitionException when no token can be had: the request is never sent without one.
         var token = await slot.GetTokenAsync(cancellationToken).ConfigureAwait(false);
         request.Headers.Authorization = token.Header;
+        var sentTo = request.RequestUri;
         var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        return await ResendIfUnauthorizedAsync(response, request, token, cancellationToken).ConfigureAwait(false);
+        return await ResendIfUnauthorizedAsync(response, request, sentTo, token, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<HttpResponseMessage> CompleteAsync(Task<HttpResponseMessage> sending, HttpRequestMessage request, CachedToken token, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> CompleteAsync(Task<HttpResponseMessage> sending, HttpRequestMessage request, Uri? sentTo, CachedToken token, CancellationToken cancellationToken)
     {
         var response = await sending.ConfigureAwait(false);
-        return await ResendIfUnauthorizedAsync(response, request, token, cancellationToken).ConfigureAwait(false);
+        return await ResendIfUnauthorizedAsync(response, request, sentTo, token, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<HttpResponseMessage> ResendIfUnauthorizedAsync(HttpResponseMessage response, HttpRequestMessage request, CachedToken token, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> ResendIfUnauthorizedAsync(HttpResponseMessage response, HttpRequestMessage request, Uri? sentTo, CachedToken token, CancellationToken cancellationToken)
     {
-        if (response.StatusCode != HttpStatusCode.Unauthorized)
+        if (response.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden))
         {
             return response;
         }
 
         var method = request.Method.Method;
         var path = request.RequestUri?.AbsolutePath ?? string.Empty; // never the query string
-        if (!BearerChallenge.AllowsTokenRefresh(WwwAuthenticateParser.Parse(response)))
+        var challenges = WwwAuthenticateParser.Parse(response);
+        var trail = new List<string>
         {
-            Log.UnauthorizedNotResent(logger, clientName, method, path, "the challenge does not ask for a new Bearer token");
-            return response;
-        }
+            $"Sent {method} {path} to {TokenDestinationPolicy.OriginOf(sentTo)} with a token obtained at {token.Token.ObtainedAt:O}, expiring at {token.Token.ExpiresAt:O}.",
+            Answer(response, challenges),
+        };
 
-        if (!ResendableContent.CanResend(request.Content))
+        string? notResent = response.StatusCode == HttpStatusCode.Forbidden ? "403 never refreshes the token"
+            : !BearerChallenge.AllowsTokenRefresh(challenges) ? "the challenge does not ask for a new Bearer token"
+            : !destinations.Allows(request.RequestUri) ? $"the request was redirected to {TokenDestinationPolicy.OriginOf(request.RequestUri)}, which may not receive the token"
+            : !ResendableContent.CanResend(request.Content) ? $"its content ({request.Content!.GetType().Name}) cannot be read a second time; use buffered content such as ByteArrayContent to allow the resend"
+            : null;
+        if (notResent is not null)
         {
-            Log.UnauthorizedNotResent(logger, clientName, method, path, $"its content ({request.Content!.GetType().Name}) cannot be read a second time; use buffered content such as ByteArrayContent to allow the resend");
-            return response;
+            if (response.StatusCode == HttpStatusCode.Unauthorized)
+            {
+                Log.UnauthorizedNotResent(logger, clientName, method, path, notResent);
+            }
+
+            trail.Add($"Not resent: {notResent}.");
+            return Explain(response, request, sentTo, token, challenges, resent: false, trail);
         }
 
         CachedToken renewed;
@@ -80,13 +125,37 @@ internal sealed class BearerTokenHandler(TokenSlot slot, string clientName, ILog
         }
 
         Log.UnauthorizedResending(logger, clientName, method, path);
+        trail.Add($"Retired the rejected token, obtained one valid until {renewed.Token.ExpiresAt:O}, and resent once.");
         request.Headers.Authorization = renewed.Header;
         var second = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (second.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden))
+        {
+            return second;
+        }
+
         if (second.StatusCode == HttpStatusCode.Unauthorized)
         {
             Log.UnauthorizedAfterResend(logger, clientName, method, path);
         }
 
-        return second;
+        var secondChallenges = WwwAuthenticateParser.Parse(second);
+        trail.Add(Answer(second, secondChallenges) + " Returned as is: there is no second resend.");
+        return Explain(second, request, sentTo, renewed, secondChallenges, resent: true, trail);
     }
+
+    /// <summary>Attaches the diagnosis to the response and logs it once, as a warning.</summary>
+    private HttpResponseMessage Explain(HttpResponseMessage response, HttpRequestMessage request, Uri? sentTo, CachedToken token, IReadOnlyList<AuthenticationChallenge> challenges, bool resent, List<string> trail)
+    {
+        response.RequestMessage ??= request; // a primary handler need not set it; the diagnosis is read through it
+        var diagnosis = UnauthorizedDiagnoser.Diagnose(
+            new UnauthorizedContext(clientName, response, challenges, sentTo, token, resent, time.GetUtcNow(), options.Resource, options.TokenEndpoint),
+            trail);
+        trail.Add($"Diagnosis: {diagnosis.Cause}. {diagnosis.Description}");
+        response.RequestMessage.Options.Set(DiagnosisKeys.Diagnosis, diagnosis);
+        Log.AuthenticationFailed(logger, clientName, request.Method.Method, request.RequestUri?.AbsolutePath ?? string.Empty, (int)response.StatusCode, diagnosis.Cause, diagnosis.Description);
+        return response;
+    }
+
+    private static string Answer(HttpResponseMessage response, IReadOnlyList<AuthenticationChallenge> challenges) =>
+        $"The API answered {(int)response.StatusCode} with {(challenges.Count == 0 ? "no WWW-Authenticate challenge" : "challenge " + string.Join(", ", challenges))}.";
 }

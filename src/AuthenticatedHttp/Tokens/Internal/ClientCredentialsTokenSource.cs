@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using AuthenticatedHttp.Internal;
+using AuthenticatedHttp.Telemetry.Internal;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.CircuitBreaker;
@@ -68,6 +69,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     /// <summary>One attempt: send, read at most the cap, interpret. Every failure is a <see cref="TokenAcquisitionException"/>.</summary>
     private async Task<AccessToken> RequestOnceAsync(string clientName, CancellationToken cancellationToken)
     {
+        TokenRequestActivity.AttemptStarted();
         using var request = CreateRequest();
         var sentAt = _time.GetUtcNow();
         HttpResponseMessage response;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using AuthenticatedHttp.DependencyInjection.Internal;
+using AuthenticatedHttp.Telemetry.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -14,7 +15,8 @@ internal sealed class TokenCache(
     IOptionsMonitor<TokenEndpointPipelineOverride> pipelineOverrides,
     TimeProvider time,
     ILoggerFactory loggerFactory,
-    RefreshJitter jitter) : IDisposable
+    RefreshJitter jitter,
+    AuthenticatedHttpMetrics metrics) : IDisposable
 {
     private readonly ConcurrentDictionary<TokenCacheKey, TokenSlot> _slots = new();
     private readonly ILogger _logger = loggerFactory.CreateLogger("AuthenticatedHttp.TokenCache");
@@ -47,5 +49,6 @@ internal sealed class TokenCache(
         options.TokenRequestTimeout,
         options.FailureCoolDown,
         time,
-        _logger);
+        _logger,
+        metrics);
 }

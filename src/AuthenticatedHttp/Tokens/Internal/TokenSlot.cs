@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using AuthenticatedHttp.Internal;
+using AuthenticatedHttp.Telemetry.Internal;
 using Microsoft.Extensions.Logging;
 
 namespace AuthenticatedHttp.Tokens.Internal;
@@ -23,6 +25,7 @@ internal sealed class TokenSlot : IDisposable
     private readonly TimeSpan _requestTimeout;
     private readonly TimeSpan _failureCoolDown;
     private readonly ILogger _logger;
+    private readonly AuthenticatedHttpMetrics _metrics;
     private readonly Lock _gate = new();
     private CachedToken? _current;
     private TaskCompletionSource<CachedToken>? _refresh;
@@ -36,7 +39,7 @@ internal sealed class TokenSlot : IDisposable
     private int _backgroundRefreshes;
     private bool _disposed;
 
-    public TokenSlot(ITokenSource source, TokenLifetimePolicy policy, TimeSpan requestTimeout, TimeSpan failureCoolDown, TimeProvider time, ILogger logger)
+    public TokenSlot(ITokenSource source, TokenLifetimePolicy policy, TimeSpan requestTimeout, TimeSpan failureCoolDown, TimeProvider time, ILogger logger, AuthenticatedHttpMetrics metrics)
     {
         _source = source;
         _policy = policy;
@@ -44,7 +47,14 @@ internal sealed class TokenSlot : IDisposable
         _failureCoolDown = failureCoolDown;
         _time = time;
         _logger = logger;
+        _metrics = metrics;
     }
+
+    /// <summary>
+    /// The library's instruments, for the token handler's 401 counts
+    /// (<see cref="AuthenticatedHttpMetrics.UnauthorizedResent"/>, <see cref="AuthenticatedHttpMetrics.UnauthorizedNotResent"/>).
+    /// </summary>
+    public AuthenticatedHttpMetrics Metrics => _metrics;
 
     /// <summary>The clients sharing this slot, for messages: "orders" or "orders, billing".</summary>
     public string ClientNames => Volatile.Read(ref _clientNames);
@@ -84,8 +94,10 @@ internal sealed class TokenSlot : IDisposable
             switch (token.Phase)
             {
                 case TokenPhase.Fresh:
+                    _metrics.CacheLookup(_clientNames, TelemetryTags.Fresh); // free while nobody listens
                     return true;
                 case TokenPhase.Stale:
+                    _metrics.CacheLookup(_clientNames, TelemetryTags.Stale);
                     RefreshInBackground(token);
                     return true;
             }
@@ -109,8 +121,10 @@ internal sealed class TokenSlot : IDisposable
             switch (current.Observe(_time.GetUtcNow()))
             {
                 case TokenPhase.Fresh:
+                    _metrics.CacheLookup(ClientNames, TelemetryTags.Fresh);
                     return Task.FromResult(current);
                 case TokenPhase.Stale:
+                    _metrics.CacheLookup(ClientNames, TelemetryTags.Stale);
                     RefreshInBackground(current);
                     return Task.FromResult(current);
             }
@@ -125,18 +139,24 @@ internal sealed class TokenSlot : IDisposable
     /// </summary>
     public Task<CachedToken> RenewAsync(CachedToken rejected, CancellationToken cancellationToken)
     {
+        CachedToken? newer = null;
         lock (_gate)
         {
             var current = _current;
             if (current is not null && !ReferenceEquals(current, rejected) && current.Observe(_time.GetUtcNow()) != TokenPhase.Unusable)
             {
-                return Task.FromResult(current);
+                newer = current;
             }
-
-            if (rejected.Advance(TokenPhase.Unusable))
+            else if (rejected.Advance(TokenPhase.Unusable))
             {
                 Log.TokenRejected(_logger, ClientNames, rejected.Token.ExpiresAt);
             }
+        }
+
+        if (newer is not null)
+        {
+            _metrics.CacheLookup(ClientNames, newer.Phase == TokenPhase.Fresh ? TelemetryTags.Fresh : TelemetryTags.Stale);
+            return Task.FromResult(newer);
         }
 
         return StartOrJoinRefresh(rejected, background: false).WaitAsync(cancellationToken);
@@ -175,47 +195,75 @@ internal sealed class TokenSlot : IDisposable
     /// </summary>
     private Task<CachedToken> StartOrJoinRefresh(CachedToken? observed, bool background)
     {
-        TaskCompletionSource<CachedToken> refresh;
+        TaskCompletionSource<CachedToken>? refresh = null;
+        Task<CachedToken> answer;
+        var lookup = TelemetryTags.Waited;
+        var joined = false;
         lock (_gate)
         {
             if (_refresh is { } running)
             {
-                return running.Task;
+                answer = running.Task;
+                joined = true;
             }
-
-            if (_current is { } current && !ReferenceEquals(current, observed) && current.Observe(_time.GetUtcNow()) != TokenPhase.Unusable)
+            else if (_current is { } current && !ReferenceEquals(current, observed) && current.Observe(_time.GetUtcNow()) is var phase && phase != TokenPhase.Unusable)
             {
-                return Task.FromResult(current);
+                answer = Task.FromResult(current);
+                lookup = phase == TokenPhase.Fresh ? TelemetryTags.Fresh : TelemetryTags.Stale;
             }
-
-            // Cool-down: the last token request failed and no usable token exists. Callers learn it at once, with the
-            // same exception, instead of each asking the identity provider again.
-            if (!background && _failedRefresh is { } failed && _time.GetUtcNow() < _coolDownUntil)
+            else if (!background && _failedRefresh is { } failed && _time.GetUtcNow() < _coolDownUntil)
             {
-                return failed;
+                // Cool-down: the last token request failed and no usable token exists. Callers learn it at once, with
+                // the same exception, instead of each asking the identity provider again.
+                answer = failed;
+                lookup = TelemetryTags.CoolDown;
             }
-
-            // Continuations run on the thread pool, never inline on the thread that completes the token request.
-            refresh = new TaskCompletionSource<CachedToken>(TaskCreationOptions.RunContinuationsAsynchronously);
-            Volatile.Write(ref _refresh, refresh);
+            else
+            {
+                // Continuations run on the thread pool, never inline on the thread that completes the token request.
+                refresh = new TaskCompletionSource<CachedToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+                Volatile.Write(ref _refresh, refresh);
+                answer = refresh.Task;
+            }
         }
 
-        Interlocked.Increment(ref _tokenRequests);
-        if (background)
+        if (!background)
         {
-            Interlocked.Increment(ref _backgroundRefreshes);
+            if (joined)
+            {
+                _metrics.SingleFlightJoined(ClientNames);
+            }
+
+            _metrics.CacheLookup(ClientNames, lookup);
         }
 
-        _ = RunRefreshAsync(refresh, background);
-        return refresh.Task;
+        if (refresh is not null)
+        {
+            Interlocked.Increment(ref _tokenRequests);
+            if (background)
+            {
+                Interlocked.Increment(ref _backgroundRefreshes);
+            }
+
+            _ = RunRefreshAsync(refresh, background);
+        }
+
+        return answer;
     }
 
-    /// <summary>Runs one token request on the slot's own timeout and publishes its outcome. Never throws.</summary>
+    /// <summary>
+    /// Runs one token request on the slot's own timeout and publishes its outcome. Never throws. Its telemetry (the
+    /// request's span, count and duration) is recorded before the outcome is published, so waiters see it complete.
+    /// </summary>
     private async Task RunRefreshAsync(TaskCompletionSource<CachedToken> refresh, bool background)
     {
         var clientNames = ClientNames;
+        var started = _time.GetTimestamp();
+        Activity? activity = null;
         try
         {
+            // Linked to the caller's span; the token endpoint's HTTP span becomes this span's child.
+            activity = TokenRequestActivity.Start(clientNames, background);
             AccessToken token;
             using (var timeout = new CancellationTokenSource(_requestTimeout, _time))
             {
@@ -251,6 +299,8 @@ internal sealed class TokenSlot : IDisposable
             }
 
             Log.TokenAcquired(_logger, clientNames, token.ExpiresAt, token.Lifetime, background);
+            _metrics.TokenRequestCompleted(clientNames, background, failure: null, _time.GetElapsedTime(started));
+            TokenRequestActivity.Succeeded(activity);
             refresh.TrySetResult(cached);
         }
         catch (Exception ex)
@@ -286,6 +336,8 @@ internal sealed class TokenSlot : IDisposable
                 Log.TokenRequestFailed(_logger, failure, clientNames, failure.Kind, failure.Error, failure.IsTransient);
             }
 
+            _metrics.TokenRequestCompleted(clientNames, background, failure, _time.GetElapsedTime(started));
+            TokenRequestActivity.Failed(activity, failure);
             refresh.TrySetException(failure);
             _ = refresh.Task.Exception; // observed: a background failure may have no waiter
         }

@@ -1,0 +1,197 @@
+using System.Globalization;
+using System.Net;
+using AuthenticatedHttp.Handlers.Internal;
+using AuthenticatedHttp.Tokens.Internal;
+
+namespace AuthenticatedHttp.Diagnosis.Internal;
+
+/// <summary>What the handler knew when the final response came back.</summary>
+internal sealed record UnauthorizedContext(
+    string ClientName,
+    HttpResponseMessage Response,
+    IReadOnlyList<AuthenticationChallenge> Challenges,
+    Uri? SentTo,
+    CachedToken Token,
+    bool Resent,
+    DateTimeOffset Now,
+    string? Resource,
+    Uri? TokenEndpoint);
+
+/// <summary>
+/// Works out the likely cause of a 401/403 from the challenge, the clock, the redirect trail and the token's own claims
+/// (DESIGN.md "Diagnosis"). Pure: the same context always gives the same diagnosis.
+/// </summary>
+internal static class UnauthorizedDiagnoser
+{
+    /// <summary>Clocks further apart than this are reported as skew.</summary>
+    private static readonly TimeSpan SkewThreshold = TimeSpan.FromSeconds(5);
+
+    /// <summary>A token younger than this was "just obtained": its rejection points at the credentials or environment.</summary>
+    private static readonly TimeSpan JustObtained = TimeSpan.FromSeconds(30);
+
+    public static AuthenticationDiagnosis Diagnose(UnauthorizedContext context, IReadOnlyList<string> trail)
+    {
+        var evidence = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var response = context.Response;
+        var finalUri = response.RequestMessage?.RequestUri;
+        var claims = JwtSummary.TryRead(context.Token.Token.Value);
+        var bearer = context.Challenges.FirstOrDefault(c => c.IsBearer);
+        var tokenAge = context.Now - context.Token.Token.ObtainedAt;
+        TimeSpan? skew = response.Headers.Date is { } serverDate ? context.Now - serverDate : null;
+
+        evidence["status"] = ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture);
+        evidence["challenge"] = context.Challenges.Count == 0 ? "(none)" : string.Join(", ", context.Challenges);
+        evidence["token.age"] = JwtSummary.Format(tokenAge);
+        evidence["token.expires_at"] = context.Token.Token.ExpiresAt.ToString("O", CultureInfo.InvariantCulture);
+        if (claims is not null && claims.ToString() is { Length: > 0 } summary)
+        {
+            evidence["token.claims"] = summary;
+        }
+
+        if (skew is { } s)
+        {
+            evidence["clock.server_minus_local"] = JwtSummary.Format(-s);
+        }
+
+        var redirected = context.SentTo is not null && finalUri is not null && TokenDestinationPolicy.OriginOf(context.SentTo) != TokenDestinationPolicy.OriginOf(finalUri);
+        if (redirected)
+        {
+            evidence["redirected_to"] = TokenDestinationPolicy.OriginOf(finalUri);
+        }
+
+        var (cause, description, requiredScope) = Decide(context, bearer, claims, redirected, tokenAge, skew, finalUri, evidence);
+        return new AuthenticationDiagnosis(context.ClientName, response.StatusCode, cause, description, evidence, requiredScope, context.Resent, trail);
+    }
+
+    private static (AuthenticationFailureCause, string, string?) Decide(
+        UnauthorizedContext context,
+        AuthenticationChallenge? bearer,
+        JwtSummary? claims,
+        bool redirected,
+        TimeSpan tokenAge,
+        TimeSpan? skew,
+        Uri? finalUri,
+        SortedDictionary<string, string> evidence)
+    {
+        if (bearer?.Error == "insufficient_scope")
+        {
+            var required = bearer.Scope;
+            var have = claims?.Scope;
+            return (AuthenticationFailureCause.InsufficientScope,
+                $"The API requires scope '{required ?? "(not named)"}', which the token does not grant{(have is null ? string.Empty : $" (it has '{have}')")}. Add it to Scope and make sure the client may request it.",
+                required);
+        }
+
+        if (context.Response.StatusCode == HttpStatusCode.Forbidden)
+        {
+            return (AuthenticationFailureCause.Unknown, "The API accepted the token but refused access (403) without saying which scope is missing; check the client's permissions at the API.", null);
+        }
+
+        if (context.Challenges.Count == 0)
+        {
+            return (AuthenticationFailureCause.NoChallenge, "The API answered 401 without a WWW-Authenticate challenge, which RFC 9110 requires: a bug in the server (or something between stripped the header). Nothing says what it wanted.", null);
+        }
+
+        if (bearer is null)
+        {
+            var schemes = string.Join(", ", context.Challenges.Select(c => c.Scheme).Distinct(StringComparer.OrdinalIgnoreCase));
+            return (AuthenticationFailureCause.DifferentScheme, $"The API does not accept Bearer tokens here; it asks for {schemes}. This client cannot authenticate that way.", null);
+        }
+
+        if (redirected)
+        {
+            return (AuthenticationFailureCause.NoTokenReceived, $"The request was redirected to {evidence["redirected_to"]}, and redirects drop the Authorization header (the token is never sent to another origin). Call the final URL directly, or add its origin to AllowedOrigins if it should receive the token.", null);
+        }
+
+        if (bearer.Error is null)
+        {
+            return (AuthenticationFailureCause.NoTokenReceived, "The API answered as if the request carried no credentials, though it was sent with a token: a proxy or gateway in between probably stripped the Authorization header.", null);
+        }
+
+        if (AudienceProblem(context, claims, finalUri, evidence) is { } audience)
+        {
+            return (AuthenticationFailureCause.WrongAudience, audience, null);
+        }
+
+        if (IssuerProblem(context, bearer, claims, evidence) is { } issuer)
+        {
+            return (AuthenticationFailureCause.IssuerMismatch, issuer, null);
+        }
+
+        var saysExpired = bearer.ErrorDescription?.Contains("expire", StringComparison.OrdinalIgnoreCase) == true;
+        var freshByUs = context.Now < context.Token.Token.ExpiresAt;
+        if (freshByUs && skew is { } s && s.Duration() > SkewThreshold
+            && (saysExpired || (claims?.ExpiresAt is { } exp && context.Response.Headers.Date >= exp)))
+        {
+            return (AuthenticationFailureCause.ClockSkew,
+                $"The API says the token expired, but by this machine's clock it is valid until {context.Token.Token.ExpiresAt:O}; the server's clock is {JwtSummary.Format((-s).Duration())} {(s < TimeSpan.Zero ? "ahead" : "behind")}. Fix the clock (NTP) on the server or here.",
+                null);
+        }
+
+        if (context.Resent || tokenAge < JustObtained)
+        {
+            return (AuthenticationFailureCause.RejectedAfterRefresh,
+                $"A token obtained {JwtSummary.Format(tokenAge)} before was rejected ({bearer.Error}){(context.Resent ? " after a renewal" : string.Empty)}: the client's credentials may be revoked, or the token endpoint belongs to another environment or signing key than the API trusts. Check TokenEndpoint against the API's configuration.",
+                null);
+        }
+
+        return (AuthenticationFailureCause.Unknown, $"The API rejected the token ({bearer.Error}{(bearer.ErrorDescription is null ? string.Empty : ": " + bearer.ErrorDescription)}).", null);
+    }
+
+    /// <summary>
+    /// Only URL-shaped audiences can be compared with the request: <c>api://orders</c> or a GUID proves nothing, so they
+    /// never yield this cause.
+    /// </summary>
+    private static string? AudienceProblem(UnauthorizedContext context, JwtSummary? claims, Uri? finalUri, SortedDictionary<string, string> evidence)
+    {
+        if (claims is null || claims.Audiences.Count == 0)
+        {
+            return null;
+        }
+
+        if (context.Resource is { } resource)
+        {
+            evidence["expected_audience"] = resource;
+            return claims.Audiences.Contains(resource, StringComparer.OrdinalIgnoreCase) || claims.Audiences.Contains(resource.TrimEnd('/'), StringComparer.OrdinalIgnoreCase)
+                ? null
+                : $"The token's audience ({string.Join(", ", claims.Audiences)}) does not include the configured Resource {resource}: the API will not accept it. Check Resource (or the API's registration at the identity provider).";
+        }
+
+        var urls = claims.Audiences.Select(a => Uri.TryCreate(a, UriKind.Absolute, out var u) && u.Scheme is "https" or "http" ? u : null).ToArray();
+        if (finalUri is null || urls.Any(u => u is null))
+        {
+            return null;
+        }
+
+        var origin = TokenDestinationPolicy.OriginOf(finalUri);
+        evidence["expected_audience"] = origin;
+        return urls.Any(u => TokenDestinationPolicy.OriginOf(u) == origin)
+            ? null
+            : $"The token's audience ({string.Join(", ", claims.Audiences)}) names another API than {origin}: it was issued for a different resource. Set Resource (RFC 8707) or Scope so the identity provider issues a token for this API.";
+    }
+
+    /// <summary>An API may name its authorization server in the challenge (authorization_uri, as_uri, issuer).</summary>
+    private static string? IssuerProblem(UnauthorizedContext context, AuthenticationChallenge bearer, JwtSummary? claims, SortedDictionary<string, string> evidence)
+    {
+        if (claims?.Issuer is not { } issuer || !Uri.TryCreate(issuer, UriKind.Absolute, out var issuerUri))
+        {
+            return null;
+        }
+
+        var expected = bearer.GetParameter("authorization_uri") ?? bearer.GetParameter("as_uri") ?? bearer.GetParameter("issuer");
+        if (expected is null || !Uri.TryCreate(expected, UriKind.Absolute, out var expectedUri))
+        {
+            if (context.TokenEndpoint is { } endpoint && !string.Equals(endpoint.IdnHost, issuerUri.IdnHost, StringComparison.OrdinalIgnoreCase))
+            {
+                evidence["token_endpoint_host"] = endpoint.IdnHost; // a hint only: some identity providers issue under another host
+            }
+
+            return null;
+        }
+
+        evidence["expected_issuer"] = expected;
+        return string.Equals(expectedUri.IdnHost, issuerUri.IdnHost, StringComparison.OrdinalIgnoreCase)
+            ? null
+            : $"The token was issued by {issuer}, but the API trusts {expected}: the client is using another environment's identity provider. Check TokenEndpoint.";
+    }
+}

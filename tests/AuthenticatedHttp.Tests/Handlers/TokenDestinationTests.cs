@@ -1,0 +1,140 @@
+using System.Net;
+using AuthenticatedHttp.Handlers.Internal;
+using AuthenticatedHttp.Tests.TestSupport;
+using Microsoft.Extensions.Logging.Testing;
+
+namespace AuthenticatedHttp.Tests.Handlers;
+
+/// <summary>DESIGN.md "Where a token may go".</summary>
+public sealed class TokenDestinationTests : IDisposable
+{
+    private readonly TokenSlotFixture _tokens = new();
+    private readonly FakeLogger _logger = new();
+    private readonly StubHandler _stub = new((_, _) => new HttpResponseMessage(HttpStatusCode.OK));
+    private readonly CancellationToken _ct = TestContext.Current.CancellationToken;
+
+    public TokenDestinationTests() => _tokens.IssueTokens(TimeSpan.FromHours(1));
+
+    public void Dispose() => _tokens.Dispose();
+
+    [Theory]
+    [InlineData("https://api.example/orders")]
+    [InlineData("https://API.Example:443/other/path?q=1")]
+    [InlineData("https://files.example:8443/upload")]
+    public async Task AllowedOrigin_GetsTheToken(string url)
+    {
+        using var client = Client(o => o.AllowedOrigins.Add("https://files.example:8443"));
+
+        using var response = await client.GetAsync(url, _ct);
+
+        Assert.Equal(["Bearer token-1"], _stub.Authorizations);
+    }
+
+    [Theory]
+    [InlineData("https://evil.example/")]
+    [InlineData("https://api.example.evil.example/")]
+    [InlineData("http://api.example/")]             // same host, plain http
+    [InlineData("https://api.example:8443/")]        // same host, other port
+    [InlineData("https://files.example/")]           // allowed host, other port
+    public async Task OtherOrigin_RefusedByDefault_NothingSentNoTokenRequested(string url)
+    {
+        using var client = Client(o => o.AllowedOrigins.Add("https://files.example:8443"));
+
+        var ex = await Assert.ThrowsAsync<DisallowedOriginException>(() => client.GetAsync(url, _ct));
+
+        Assert.Equal("orders", ex.ClientName);
+        Assert.Equal(new Uri(url).GetLeftPart(UriPartial.Authority), ex.Origin);
+        Assert.Contains("AllowedOrigins", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(0, _stub.Sends);
+        Assert.Equal(0, _tokens.Requests);
+        Assert.Contains(_logger.Collector.GetSnapshot(), r => r.Id.Name == "DisallowedOrigin");
+    }
+
+    [Fact]
+    public async Task OtherOrigin_SendWithoutToken_SendsNoAuthorizationEvenIfALeftoverBearerHeaderIsPresent()
+    {
+        using var client = Client(o => o.OnDisallowedOrigin = DisallowedOriginAction.SendWithoutToken);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "https://elsewhere.example/");
+        request.Headers.Authorization = new("Bearer", "left-over-from-an-earlier-attempt");
+
+        using var response = await client.SendAsync(request, _ct);
+
+        Assert.Equal([null], _stub.Authorizations);
+        Assert.Equal(0, _tokens.Requests);
+    }
+
+    [Fact]
+    public async Task LoopbackOverPlainHttp_GetsTheToken()
+    {
+        using var client = Client(o => o.BaseAddress = new Uri("http://127.0.0.1:5000/"));
+
+        using var response = await client.GetAsync("http://127.0.0.1:5000/x", _ct);
+
+        Assert.Equal(["Bearer token-1"], _stub.Authorizations);
+    }
+
+    [Fact]
+    public void Policy_IgnoresInsecureOriginsEvenIfValidationWasBypassed()
+    {
+        var policy = TokenDestinationPolicy.From(new AuthenticatedHttpClientOptions { BaseAddress = new Uri("http://api.example/") });
+
+        Assert.False(policy.Allows(new Uri("http://api.example/x")));
+    }
+
+    [Theory]
+    [InlineData("https://files.example", null)]
+    [InlineData("http://localhost:8080", null)]
+    [InlineData("http://files.example", "must use https")]
+    [InlineData("https://files.example/path", "origin only")]
+    [InlineData("https://user@files.example", "origin only")]
+    [InlineData("files.example", "absolute http or https origin")]
+    [InlineData("ftp://files.example", "absolute http or https origin")]
+    public void ProblemWithOrigin_ExplainsWhatIsWrong(string entry, string? problem)
+    {
+        var actual = TokenDestinationPolicy.ProblemWithOrigin(entry);
+
+        if (problem is null)
+        {
+            Assert.Null(actual);
+        }
+        else
+        {
+            Assert.Contains(problem, actual, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task FreshTokenPath_AllocatesNothingBeyondTheInnerHandler()
+    {
+        var options = new AuthenticatedHttpClientOptions { BaseAddress = new Uri("https://api.example/") };
+        using var inner = new CompletedHandler();
+        using var handler = new BearerTokenHandler(_tokens.Slot, TokenDestinationPolicy.From(options), options, "orders", _tokens.Time, _logger) { InnerHandler = inner };
+        using var invoker = new HttpMessageInvoker(handler);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "https://api.example/orders");
+        await _tokens.Slot.GetTokenAsync(_ct);
+        await invoker.SendAsync(request, _ct); // JIT, first header store
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            _ = invoker.SendAsync(request, _ct);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    private HttpClient Client(Action<AuthenticatedHttpClientOptions> configure)
+    {
+        var options = new AuthenticatedHttpClientOptions { BaseAddress = new Uri("https://api.example/") };
+        configure(options);
+        return new(new BearerTokenHandler(_tokens.Slot, TokenDestinationPolicy.From(options), options, "orders", _tokens.Time, _logger) { InnerHandler = _stub });
+    }
+
+    /// <summary>Answers synchronously with one cached response, like the benchmark's primary handler.</summary>
+    private sealed class CompletedHandler : HttpMessageHandler
+    {
+        private readonly Task<HttpResponseMessage> _ok = Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK));
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) => _ok;
+    }
+}
