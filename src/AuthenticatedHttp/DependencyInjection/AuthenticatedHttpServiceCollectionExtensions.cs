@@ -135,6 +135,7 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         options.ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthenticatedHttpClientOptions>>(new AuthenticatedHttpClientOptionsValidator(name, configuration));
 
+        builder.AlwaysRedactCredentials();
         builder.ConfigureHttpClient((sp, client) =>
         {
             if (sp.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get(name).BaseAddress is { } baseAddress)
@@ -179,6 +180,33 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         // The back channel: its own client, never following redirects (a 307 would re-post the client secret elsewhere),
         // with no HttpClient timeout of its own because the token cache bounds each request.
         services.AddHttpClient(ClientCredentialsTokenSource.BackchannelClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            .AlwaysRedactCredentials();
+    }
+
+    /// <summary>
+    /// IHttpClientFactory logs headers at Trace level. .NET 9+ redacts every value by default, but a user's own
+    /// RedactLoggedHeaders(["X-Foo"]) would un-redact Authorization; PostConfigure wraps whatever predicate the user set.
+    /// </summary>
+    /// <remarks>
+    /// The default request logger is replaced too: its structured state carries raw header values whatever the
+    /// redaction (see <see cref="CredentialSafeHttpClientLogger"/>). Loggers a user adds later still run.
+    /// </remarks>
+    private static void AlwaysRedactCredentials(this IHttpClientBuilder builder)
+    {
+        var clientName = builder.Name;
+        builder.Services.PostConfigure<HttpClientFactoryOptions>(clientName, options =>
+        {
+            var configured = options.ShouldRedactHeaderValue;
+            options.ShouldRedactHeaderValue = header =>
+                header.Equals("Authorization", StringComparison.OrdinalIgnoreCase)
+                || header.Equals("Proxy-Authorization", StringComparison.OrdinalIgnoreCase)
+                || configured(header);
+        });
+        builder.RemoveAllLoggers().AddLogger(
+            sp => new CredentialSafeHttpClientLogger(
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger(CredentialSafeHttpClientLogger.Category(clientName)),
+                header => sp.GetRequiredService<IOptionsMonitor<HttpClientFactoryOptions>>().Get(clientName).ShouldRedactHeaderValue(header)),
+            wrapHandlersPipeline: false);
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using AuthenticatedHttp.Diagnosis.Internal;
 using AuthenticatedHttp.Internal;
+using AuthenticatedHttp.Telemetry.Internal;
 using AuthenticatedHttp.Tokens.Internal;
 using Microsoft.Extensions.Logging;
 
@@ -97,16 +98,17 @@ internal sealed class BearerTokenHandler(
             Answer(response, challenges),
         };
 
-        string? notResent = response.StatusCode == HttpStatusCode.Forbidden ? "403 never refreshes the token"
-            : !BearerChallenge.AllowsTokenRefresh(challenges) ? "the challenge does not ask for a new Bearer token"
-            : !destinations.Allows(request.RequestUri) ? $"the request was redirected to {TokenDestinationPolicy.OriginOf(request.RequestUri)}, which may not receive the token"
-            : !ResendableContent.CanResend(request.Content) ? $"its content ({request.Content!.GetType().Name}) cannot be read a second time; use buffered content such as ByteArrayContent to allow the resend"
-            : null;
+        var (notResent, reason) = response.StatusCode == HttpStatusCode.Forbidden ? ("403 never refreshes the token", UnauthorizedNotResentReason.Challenge)
+            : !BearerChallenge.AllowsTokenRefresh(challenges) ? ("the challenge does not ask for a new Bearer token", UnauthorizedNotResentReason.Challenge)
+            : !destinations.Allows(request.RequestUri) ? ($"the request was redirected to {TokenDestinationPolicy.OriginOf(request.RequestUri)}, which may not receive the token", UnauthorizedNotResentReason.Origin)
+            : !ResendableContent.CanResend(request.Content) ? ($"its content ({request.Content!.GetType().Name}) cannot be read a second time; use buffered content such as ByteArrayContent to allow the resend", UnauthorizedNotResentReason.Content)
+            : ((string?)null, default(UnauthorizedNotResentReason));
         if (notResent is not null)
         {
             if (response.StatusCode == HttpStatusCode.Unauthorized)
             {
                 Log.UnauthorizedNotResent(logger, clientName, method, path, notResent);
+                slot.Metrics.UnauthorizedNotResent(clientName, reason);
             }
 
             trail.Add($"Not resent: {notResent}.");
@@ -119,6 +121,11 @@ internal sealed class BearerTokenHandler(
             // Throws TokenAcquisitionException when no new token can be had: never resend without one.
             renewed = await slot.RenewAsync(token, cancellationToken).ConfigureAwait(false);
         }
+        catch (TokenAcquisitionException)
+        {
+            slot.Metrics.UnauthorizedNotResent(clientName, UnauthorizedNotResentReason.NoToken);
+            throw;
+        }
         finally
         {
             response.Dispose();
@@ -128,6 +135,7 @@ internal sealed class BearerTokenHandler(
         trail.Add($"Retired the rejected token, obtained one valid until {renewed.Token.ExpiresAt:O}, and resent once.");
         request.Headers.Authorization = renewed.Header;
         var second = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        slot.Metrics.UnauthorizedResent(clientName, succeeded: second.StatusCode != HttpStatusCode.Unauthorized);
         if (second.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden))
         {
             return second;

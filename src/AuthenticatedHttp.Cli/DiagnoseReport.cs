@@ -1,0 +1,159 @@
+using System.Globalization;
+using System.Net;
+using AuthenticatedHttp.Handlers.Internal;
+using AuthenticatedHttp.Tokens.Internal;
+
+namespace AuthenticatedHttp.Cli;
+
+/// <summary>
+/// Writes the sections of <c>authhttp diagnose</c>. Every line passes through one filter that replaces the client
+/// secret and the token values it was told about, as a second line of defence: nothing here prints them in the first place.
+/// </summary>
+internal sealed class DiagnoseReport(TextWriter output)
+{
+    private const string Redacted = "(redacted)";
+    private readonly List<string> _secrets = [];
+
+    /// <summary>Never prints <paramref name="secret"/> (too short a value would garble the report, and cannot be told apart from ordinary words).</summary>
+    public void Redact(string? secret)
+    {
+        if (secret is { Length: >= 4 } && !_secrets.Contains(secret, StringComparer.Ordinal))
+        {
+            _secrets.Add(secret);
+            _secrets.Sort((a, b) => b.Length.CompareTo(a.Length)); // longest first, in case one contains another
+        }
+    }
+
+    public void Line(string text = "")
+    {
+        foreach (var secret in _secrets)
+        {
+            text = text.Replace(secret, Redacted, StringComparison.Ordinal);
+        }
+
+        output.WriteLine(text);
+    }
+
+    public void Heading(string title)
+    {
+        Line();
+        Line(title);
+    }
+
+    public void Field(string name, string value) => Line($"  {name,-22} {value}");
+
+    public void Token(AccessToken token, Uri? tokenEndpoint, int tokenRequests, DateTimeOffset now)
+    {
+        Field("Obtained", Invariant($"yes, from {PathOnly(tokenEndpoint)} ({tokenRequests} token request{(tokenRequests == 1 ? string.Empty : "s")})"));
+        TokenDetails(token, now);
+    }
+
+    public void TokenDetails(AccessToken token, DateTimeOffset now)
+    {
+        Field("Type", "Bearer");
+        Field("Lifetime", Seconds(token.Lifetime));
+        Field("Obtained at", Time(token.ObtainedAt));
+        Field("Expires at", $"{Time(token.ExpiresAt)} (in {Seconds(token.ExpiresAt - now)})");
+        if (JwtSummary.TryRead(token.Value) is not { } claims)
+        {
+            Field("Claims", "opaque token (not a JWT)");
+            return;
+        }
+
+        Field("Claims", "decoded from the JWT, signature not checked:");
+        Field("  iss", claims.Issuer ?? "(none)");
+        Field("  aud", claims.Audiences.Count == 0 ? "(none)" : string.Join(' ', claims.Audiences));
+        Field("  scope", claims.Scope ?? "(none)");
+        Field("  exp", claims.ExpiresAt is { } exp ? Time(exp) : "(none)");
+    }
+
+    public void TokenFailure(TokenAcquisitionException ex)
+    {
+        Field("Obtained", "no: the request was not sent");
+        Field("Kind", ex.Kind.ToString());
+        Field("Error", ex.Error ?? "(none)");
+        Field("ErrorDescription", ex.ErrorDescription ?? "(none)");
+        Field("StatusCode", ex.StatusCode is { } status ? Status(status, reason: null) : "(no answer)");
+        Field("IsTransient", ex.IsTransient ? "yes: a later attempt may succeed" : "no: fix the configuration or the client's registration");
+        if (ex.RetryAfter is { } retryAfter)
+        {
+            Field("RetryAfter", Seconds(retryAfter));
+        }
+
+        Field("Message", ex.Message);
+    }
+
+    public void Response(HttpResponseMessage response, Uri sentTo, DateTimeOffset receivedAt)
+    {
+        if (response.RequestMessage?.RequestUri is { } final && final != sentTo)
+        {
+            Field("Final URL", $"{PathOnly(final)} (after a redirect)");
+        }
+
+        Field("Status", Status(response.StatusCode, response.ReasonPhrase));
+        var challenges = WwwAuthenticateParser.Parse(response);
+        if (challenges.Count == 0)
+        {
+            Field("WWW-Authenticate", "(none)");
+        }
+
+        for (var i = 0; i < challenges.Count; i++)
+        {
+            var challenge = challenges[i];
+            Field(i == 0 ? "WWW-Authenticate" : string.Empty, challenge.Token68 is null ? Clean(challenge.Scheme) : Invariant($"{Clean(challenge.Scheme)} <token68, {challenge.Token68.Length} chars>"));
+            foreach (var (name, value) in challenge.Parameters)
+            {
+                Field(string.Empty, $"  {Clean(name)} = \"{Clean(value)}\"");
+            }
+        }
+
+        if (response.Headers.Date is not { } date)
+        {
+            Field("Date", $"(none); local clock {Time(receivedAt)}");
+        }
+        else
+        {
+            // Date has whole seconds and is taken before the answer is sent: within a second or so is agreement.
+            var serverAhead = date - receivedAt;
+            var verdict = serverAhead.Duration() <= TimeSpan.FromSeconds(2) ? "the clocks agree (Date has 1 s resolution)"
+                : $"the server's clock is {Seconds(serverAhead.Duration())} {(serverAhead > TimeSpan.Zero ? "ahead" : "behind")}";
+            Field("Date", $"{Time(date)} (server) vs {Time(receivedAt)} (local): {verdict}");
+        }
+
+        var length = response.Content.Headers.ContentLength;
+        Field("Content", Invariant($"{response.Content.Headers.ContentType?.MediaType ?? "(no type)"}, {(length is { } n ? $"{n} bytes" : "length unknown")}"));
+    }
+
+    public void Diagnosis(AuthenticationDiagnosis diagnosis)
+    {
+        Field("Cause", diagnosis.Cause.ToString());
+        Field("Description", diagnosis.Description);
+        Field("RequiredScope", diagnosis.RequiredScope ?? "(none)");
+        Field("Resent", diagnosis.Resent ? "yes, once, with a renewed token" : "no");
+        foreach (var (name, value) in diagnosis.Evidence)
+        {
+            Field("Evidence", $"{name} = {value}");
+        }
+    }
+
+    public static string PathOnly(Uri? uri) =>
+        uri is null ? "(none)" : uri.GetLeftPart(UriPartial.Path) + (string.IsNullOrEmpty(uri.Query) ? string.Empty : "?(query not shown)");
+
+    public static string Status(HttpStatusCode status, string? reason) =>
+        Invariant($"{(int)status} {(string.IsNullOrEmpty(reason) ? status.ToString() : reason)}");
+
+    public static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff 'UTC'", CultureInfo.InvariantCulture);
+
+    public static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
+
+    public static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Server-sent text with control characters replaced, so a header cannot rewrite the terminal.</summary>
+    private static string Clean(string text) => string.Create(text.Length, text, static (span, source) =>
+    {
+        for (var i = 0; i < source.Length; i++)
+        {
+            span[i] = char.IsControl(source[i]) ? '?' : source[i];
+        }
+    });
+}

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Text;
+using AuthenticatedHttp.Testing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AuthenticatedHttp.IntegrationTests.Library;
+
+/// <summary>
+/// Runs the integration scenarios with every log level, every trace source and every meter captured, and proves that no
+/// sentinel secret (client secret, its Basic form, or any token issued) shows up anywhere.
+/// </summary>
+[Collection(nameof(TimingSensitive))]
+public sealed class SecretsTests
+{
+    private const string ClientId = "sentinel-client";
+    private const string Secret = "SENTINEL-secret-7f3a9c1e";
+
+    [Fact]
+    public async Task Scenarios_LeaveNoSecretInLogsTracesMetricsOrMessages()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var captured = new StringBuilder();
+        using var activities = new ActivityListener
+        {
+            ShouldListenTo = _ => true,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a =>
+            {
+                lock (captured)
+                {
+                    captured.Append(a.DisplayName).Append(' ').Append(a.StatusDescription).AppendLine();
+                    foreach (var tag in a.TagObjects)
+                    {
+                        captured.Append(tag.Key).Append('=').Append(tag.Value).AppendLine();
+                    }
+
+                    foreach (var e in a.Events)
+                    {
+                        captured.Append(e.Name).AppendLine();
+                        foreach (var tag in e.Tags)
+                        {
+                            captured.Append(tag.Key).Append('=').Append(tag.Value).AppendLine();
+                        }
+                    }
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(activities);
+        using var meters = new MeterListener { InstrumentPublished = (instrument, listener) => listener.EnableMeasurementEvents(instrument) };
+        void Record<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
+        {
+            lock (captured)
+            {
+                captured.Append(instrument.Meter.Name).Append(' ').Append(instrument.Name).Append(' ').Append(value);
+                foreach (var tag in tags)
+                {
+                    captured.Append(' ').Append(tag.Key).Append('=').Append(tag.Value);
+                }
+
+                captured.AppendLine();
+            }
+        }
+
+        meters.SetMeasurementEventCallback<long>(Record);
+        meters.SetMeasurementEventCallback<double>(Record);
+        meters.SetMeasurementEventCallback<int>(Record);
+        meters.Start();
+
+        await using var server = await LoopbackAuthServer.StartAsync(o =>
+        {
+            o.Clients.Add(new LoopbackClient(ClientId, Secret, "api.read", "api.write"));
+            o.TokenLifetime = TimeSpan.FromSeconds(4);
+        }, ct);
+        await using var host = await LibraryHost.StartAsync(
+            server,
+            new() { ["ClientId"] = ClientId, ["ClientSecret"] = Secret, ["TokenEndpointResilience:RetryDelay"] = "00:00:00.010", ["FailureCoolDown"] = "00:00:00" },
+            configureClient: b => b.RedactLoggedHeaders(["X-Correlation"])); // a user's own redaction list must not un-redact Authorization
+        var tokens = new HashSet<string>(StringComparer.Ordinal);
+        void Snapshot()
+        {
+            if (host.Slot.Current?.Token.Value is { } value)
+            {
+                tokens.Add(value);
+            }
+        }
+
+        // Success, then a proactive background refresh.
+        await host.Client.PostAsync("one", ct);
+        Snapshot();
+        await Task.Delay(TimeSpan.FromSeconds(2.2), ct);
+        await host.Client.PostAsync("two", ct);
+        await Task.Delay(TimeSpan.FromMilliseconds(300), ct);
+        await host.Client.PostAsync("three", ct);
+        Snapshot();
+
+        // Revocation: 401, renewal, resend.
+        server.RevokeAllTokens();
+        await host.Client.PostAsync("four", ct);
+        Snapshot();
+
+        // An always-401 API: resend, second 401, diagnosis.
+        server.RejectAllTokens = true;
+        using (var rejected = await host.Client.GetAsync("echo", ct))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, rejected.StatusCode);
+            captured.AppendLine(rejected.GetAuthenticationDiagnosis()!.ToString()).AppendLine(string.Join("\n", rejected.GetAuthenticationDiagnosis()!.Trail));
+        }
+
+        Snapshot();
+        server.RejectAllTokens = false;
+
+        // Token endpoint failures, including one that echoes the secret back.
+        server.RevokeAllTokens();
+        server.TokenEndpointInterceptor = async context =>
+        {
+            context.Response.StatusCode = 401;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync($"{{\"error\":\"invalid_client\",\"error_description\":\"bad secret {Secret}\"}}", ct);
+            return true;
+        };
+        var failure = await Assert.ThrowsAsync<TokenAcquisitionException>(() => host.Client.PostAsync("five", ct));
+        captured.AppendLine(failure.ToString()).AppendLine(failure.ErrorDescription);
+        server.TokenEndpointInterceptor = null;
+        server.FailNextTokenRequests(2, HttpStatusCode.ServiceUnavailable);
+        await host.Client.PostAsync("six", ct); // retried through the pipeline
+        Snapshot();
+
+        foreach (var record in host.Logs.GetSnapshot())
+        {
+            captured.AppendLine(record.Message).AppendLine(record.Exception?.ToString());
+            foreach (var (key, value) in record.StructuredState ?? [])
+            {
+                captured.Append(key).Append('=').AppendLine(value);
+            }
+        }
+
+        var everything = captured.ToString();
+        File.WriteAllText("/tmp/secrets-captured.txt", everything);
+        var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{ClientId}:{Secret}"));
+        Assert.True(tokens.Count >= 3, $"only {tokens.Count} distinct tokens seen");
+        Assert.Contains("Request Headers", everything, StringComparison.Ordinal); // the factory's Trace header logs were captured
+        Assert.DoesNotContain(Secret, everything, StringComparison.Ordinal);
+        Assert.DoesNotContain(basic, everything, StringComparison.Ordinal);
+        foreach (var token in tokens)
+        {
+            Assert.DoesNotContain(token, everything, StringComparison.Ordinal);
+            Assert.DoesNotContain(token.Split('.')[2], everything, StringComparison.Ordinal); // not even the signature
+        }
+    }
+}
