@@ -138,7 +138,6 @@ public sealed class SecretsTests
         }
 
         var everything = captured.ToString();
-        File.WriteAllText("/tmp/secrets-captured.txt", everything);
         var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{ClientId}:{Secret}"));
         Assert.True(tokens.Count >= 3, $"only {tokens.Count} distinct tokens seen");
         Assert.Contains("Request Headers", everything, StringComparison.Ordinal); // the factory's Trace header logs were captured
