@@ -100,9 +100,10 @@ internal static class DiagnoseCommand
         }
         catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
         {
+            string? group = null;
             foreach (var (key, source) in configuration.ConfiguredKeys())
             {
-                report.Field(key, $"{configuration.DisplayValue(key)}  [{source}]");
+                report.Setting(key, configuration.DisplayValue(key), source, ref group);
             }
 
             var failures = ex is OptionsValidationException validation ? validation.Failures : [ex.Message];
@@ -114,11 +115,12 @@ internal static class DiagnoseCommand
             return Usage.BadArguments;
         }
 
+        string? settingGroup = null;
         foreach (var (key, value) in OptionKeys.Effective(clientOptions))
         {
             var source = configuration.SourceOf(key)
                 ?? (key == nameof(AuthenticatedHttpClientOptions.BaseAddress) ? "from the URL: BaseAddress is not configured" : "default");
-            report.Field(key, $"{value}  [{source}]");
+            report.Setting(key, value, source, ref settingGroup);
         }
 
         var result = await SendAsync(provider, clientOptions, options, report, logs, cancellationToken);

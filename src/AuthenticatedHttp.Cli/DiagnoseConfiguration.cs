@@ -94,7 +94,7 @@ internal sealed class DiagnoseConfiguration
         var names = Leaves(environmentProvider, null).Select(EnvironmentName).ToArray();
         sources.Add(names.Length == 0
             ? $"environment variables {EnvironmentPrefix}*: none set"
-            : $"environment variables {EnvironmentPrefix}* (override the file): {string.Join(", ", names)}");
+            : $"environment variables {EnvironmentPrefix}*{(options.ConfigFile is null ? string.Empty : " (override the file)")}: {string.Join(", ", names)}");
         configuration = new DiagnoseConfiguration(root, providers.Length > 1 ? providers[0] : null, environmentProvider, sources, note);
         return true;
     }

@@ -42,6 +42,25 @@ internal sealed class DiagnoseReport(TextWriter output)
 
     public void Field(string name, string value) => Line($"  {name,-22} {value}");
 
+    /// <summary>One setting: <c>TokenEndpointResilience:*</c> keys grouped under one line, each with its source.</summary>
+    public void Setting(string key, string value, string source, ref string? group)
+    {
+        var colon = key.IndexOf(':', StringComparison.Ordinal);
+        var name = key;
+        if (colon > 0 && key.AsSpan(colon + 1).IndexOf(':') < 0 && !char.IsAsciiDigit(key[colon + 1]))
+        {
+            if (!string.Equals(group, key[..colon], StringComparison.OrdinalIgnoreCase))
+            {
+                group = key[..colon];
+                Line($"  {group}:");
+            }
+
+            name = "  " + key[(colon + 1)..];
+        }
+
+        Line($"  {name,-33} {value}  [{source}]");
+    }
+
     public void Token(AccessToken token, Uri? tokenEndpoint, int tokenRequests, DateTimeOffset now)
     {
         Field("Obtained", Invariant($"yes, from {PathOnly(tokenEndpoint)} ({tokenRequests} token request{(tokenRequests == 1 ? string.Empty : "s")})"));
