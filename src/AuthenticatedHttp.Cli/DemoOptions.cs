@@ -31,7 +31,7 @@ internal sealed record DemoOptions(TimeSpan Duration, int Workers, bool Verbose,
                     options = options with { Verbose = true };
                     break;
                 case "--duration":
-                    if (!TryTakeValue(args, ref i, inlineValue, arg, out var durationText, out error))
+                    if (!CommandLineArguments.TryTakeValue(args, ref i, inlineValue, arg, out var durationText, out error))
                     {
                         return false;
                     }
@@ -46,7 +46,7 @@ internal sealed record DemoOptions(TimeSpan Duration, int Workers, bool Verbose,
                     options = options with { Duration = TimeSpan.FromSeconds(seconds) };
                     break;
                 case "--workers":
-                    if (!TryTakeValue(args, ref i, inlineValue, arg, out var workersText, out error))
+                    if (!CommandLineArguments.TryTakeValue(args, ref i, inlineValue, arg, out var workersText, out error))
                     {
                         return false;
                     }
@@ -72,25 +72,5 @@ internal sealed record DemoOptions(TimeSpan Duration, int Workers, bool Verbose,
         }
 
         return true;
-    }
-
-    private static bool TryTakeValue(IReadOnlyList<string> args, ref int i, string? inlineValue, string name, out string value, out string error)
-    {
-        error = string.Empty;
-        if (inlineValue is not null)
-        {
-            value = inlineValue;
-            return true;
-        }
-
-        if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-        {
-            value = args[++i];
-            return true;
-        }
-
-        value = string.Empty;
-        error = $"Option '{name}' needs a value.";
-        return false;
     }
 }

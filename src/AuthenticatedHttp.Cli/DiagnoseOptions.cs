@@ -33,7 +33,7 @@ internal sealed record DiagnoseOptions(Uri? Url, string? ConfigFile, string Sect
             }
 
             string value = string.Empty;
-            if (takesValue && !TryTakeValue(args, ref i, inlineValue, arg, out value, out error))
+            if (takesValue && !CommandLineArguments.TryTakeValue(args, ref i, inlineValue, arg, out value, out error))
             {
                 return false;
             }
@@ -107,25 +107,5 @@ internal sealed record DiagnoseOptions(Uri? Url, string? ConfigFile, string Sect
 
         method = HttpMethod.Parse(text.ToUpperInvariant());
         return true;
-    }
-
-    private static bool TryTakeValue(IReadOnlyList<string> args, ref int i, string? inlineValue, string name, out string value, out string error)
-    {
-        error = string.Empty;
-        if (inlineValue is not null)
-        {
-            value = inlineValue;
-            return true;
-        }
-
-        if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-        {
-            value = args[++i];
-            return true;
-        }
-
-        value = string.Empty;
-        error = $"Option '{name}' needs a value.";
-        return false;
     }
 }
