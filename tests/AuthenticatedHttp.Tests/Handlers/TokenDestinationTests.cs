@@ -21,6 +21,7 @@ public sealed class TokenDestinationTests : IDisposable
     [InlineData("https://api.example/orders")]
     [InlineData("https://API.Example:443/other/path?q=1")]
     [InlineData("https://files.example:8443/upload")]
+    [InlineData("https://api.example/x@evil.example/")]   // the text prefix fast path: an @ after the authority is path
     public async Task AllowedOrigin_GetsTheToken(string url)
     {
         using var client = Client(o => o.AllowedOrigins.Add("https://files.example:8443"));

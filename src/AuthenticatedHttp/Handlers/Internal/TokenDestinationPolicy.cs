@@ -80,19 +80,27 @@ internal sealed class TokenDestinationPolicy
     public static string OriginOf(Uri? uri) =>
         uri is { IsAbsoluteUri: true } ? uri.GetLeftPart(UriPartial.Authority) : "(a relative URI with no BaseAddress)";
 
-    private readonly record struct Origin(string Scheme, string Host, int Port)
+    private readonly record struct Origin(string Scheme, string Host, int Port, string Prefix)
     {
         public bool IsSecure =>
             string.Equals(Scheme, Uri.UriSchemeHttps, StringComparison.OrdinalIgnoreCase) || (Scheme == Uri.UriSchemeHttp && IsLoopbackHost);
 
         private bool IsLoopbackHost => Uri.TryCreate($"{Scheme}://{Host}", UriKind.Absolute, out var uri) && uri.IsLoopback;
 
-        public static Origin Of(Uri uri) => new(uri.Scheme.ToLowerInvariant(), uri.IdnHost.ToLowerInvariant(), uri.Port);
+        public static Origin Of(Uri uri) =>
+            new(uri.Scheme.ToLowerInvariant(), uri.IdnHost.ToLowerInvariant(), uri.Port, uri.GetLeftPart(UriPartial.Authority) + "/");
 
+        /// <summary>
+        /// Fast path first: a URI whose text starts with the canonical <c>scheme://host[:port]/</c> can only have this
+        /// origin (the authority ends at that '/', so no user information or other port can follow), and reading
+        /// <see cref="Uri.OriginalString"/> costs nothing. Anything else (other case, explicit default port, IDN forms)
+        /// gets the exact comparison, which recomputes the host (≈ 15 ns).
+        /// </summary>
         public bool Matches(Uri uri) =>
-            uri.Port == Port
-            && string.Equals(uri.Scheme, Scheme, StringComparison.OrdinalIgnoreCase)
-            && string.Equals(uri.IdnHost, Host, StringComparison.OrdinalIgnoreCase);
+            uri.OriginalString.StartsWith(Prefix, StringComparison.Ordinal)
+            || (uri.Port == Port
+                && string.Equals(uri.Scheme, Scheme, StringComparison.OrdinalIgnoreCase)
+                && string.Equals(uri.IdnHost, Host, StringComparison.OrdinalIgnoreCase));
 
         public override string ToString() => $"{Scheme}://{(Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]" : Host)}:{Port}";
     }
