@@ -17,13 +17,7 @@ internal sealed record DiagnoseOptions(Uri? Url, string? ConfigFile, string Sect
         error = string.Empty;
         for (var i = 0; i < args.Count; i++)
         {
-            var arg = args[i];
-            string? inlineValue = null;
-            if (arg.StartsWith("--", StringComparison.Ordinal) && arg.IndexOf('=', StringComparison.Ordinal) is var eq and > 0)
-            {
-                inlineValue = arg[(eq + 1)..];
-                arg = arg[..eq];
-            }
+            var arg = CommandLineArguments.SplitInlineValue(args[i], out var inlineValue);
 
             var takesValue = arg is "--config" or "--section" or "--method";
             if (inlineValue is not null && !takesValue)
