@@ -1,0 +1,48 @@
+using AuthenticatedHttp.Telemetry;
+
+namespace AuthenticatedHttp.Tests.Conventions;
+
+/// <summary>The public surface stays small and deliberate (STYLE.md §2).</summary>
+public sealed class PublicSurfaceTests
+{
+    private static readonly Type[] Exported = typeof(AuthenticatedHttpClientOptions).Assembly.GetExportedTypes();
+
+    [Fact]
+    public void TypesInInternalNamespaces_AreNotVisible() =>
+        Assert.DoesNotContain(typeof(AuthenticatedHttpClientOptions).Assembly.GetTypes(),
+            t => t.Namespace?.EndsWith(".Internal", StringComparison.Ordinal) == true && t.IsVisible);
+
+    [Fact]
+    public void PublicSurface_IsExactlyTheReviewedList()
+    {
+        string[] expected =
+        [
+            "AuthenticatedHttp.AuthenticatedHttpClientOptions",
+            "AuthenticatedHttp.AuthenticationDiagnosis",
+            "AuthenticatedHttp.AuthenticationDiagnosisExtensions",
+            "AuthenticatedHttp.AuthenticationFailureCause",
+            "AuthenticatedHttp.ClientAuthenticationMethod",
+            "AuthenticatedHttp.DisallowedOriginAction",
+            "AuthenticatedHttp.DisallowedOriginException",
+            "AuthenticatedHttp.Telemetry.AuthenticatedHttpTelemetry",
+            "AuthenticatedHttp.TokenAcquisitionException",
+            "AuthenticatedHttp.TokenEndpointResilienceOptions",
+            "AuthenticatedHttp.TokenFailureKind",
+            "Microsoft.Extensions.DependencyInjection.AuthenticatedHttpClientBuilderExtensions",
+            "Microsoft.Extensions.DependencyInjection.AuthenticatedHttpServiceCollectionExtensions",
+        ];
+
+        Assert.Equal(expected, Exported.Select(t => t.FullName!).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void PublicClasses_AreSealedOrStatic() =>
+        Assert.All(Exported.Where(t => t.IsClass), t => Assert.True(t.IsSealed, $"{t.FullName} is neither sealed nor static"));
+
+    [Fact]
+    public void TelemetryNames_ArePublicConstants()
+    {
+        Assert.Equal("AuthenticatedHttp", AuthenticatedHttpTelemetry.MeterName);
+        Assert.Equal("AuthenticatedHttp", AuthenticatedHttpTelemetry.ActivitySourceName);
+    }
+}
