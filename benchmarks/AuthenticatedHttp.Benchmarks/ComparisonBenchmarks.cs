@@ -1,0 +1,223 @@
+using System.Net.Http.Headers;
+using AuthenticatedHttp.Benchmarks.Peers;
+using AuthenticatedHttp.Testing;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AuthenticatedHttp.Benchmarks;
+
+/// <summary>
+/// Warm-token per-request cost against the alternatives, in one run with one baseline. Every HttpClient chain comes
+/// from one <c>IHttpClientFactory</c> with <c>RemoveAllLoggers()</c> and ends in the same <see cref="StubPrimaryHandler"/>;
+/// the Azure pipelines end in a <see cref="StubTransport"/> (Azure.Core does not sit on HttpMessageHandler), so compare
+/// <c>AzureCoreBearerPolicy</c> with its own <c>AzureCorePrecomputedHeader</c>. All send the same JWT, issued once
+/// by the loopback token server.
+/// </summary>
+[MemoryDiagnoser]
+[Config(typeof(ComparisonConfig))]
+public class ComparisonBenchmarks
+{
+    // BearerTokenAuthenticationPolicy refuses to send a token over plain http, so the Azure pipelines address an https
+    // URI; the stub transport never connects anywhere.
+    private static readonly Uri AzureRequestUri = new("https://api.example.test/echo");
+
+    private readonly StubPrimaryHandler _stub = new();
+    private readonly StubTransport _transport = new();
+    private LoopbackAuthServer? _server;
+    private ServiceProvider? _services;
+    private StubMsalHttpClientFactory? _msalHttp;
+    private StubHeaderProvider? _stubProvider;
+    private int _handWrittenFetches;
+    private HttpClient _plain = null!;
+    private HttpClient _authenticated = null!;
+    private HttpClient _handWritten = null!;
+    private HttpClient _miwStub = null!;
+    private HttpClient _miwMsal = null!;
+    private HttpPipeline _azurePlain = null!;
+    private HttpPipeline _azureBearer = null!;
+    private StubTokenCredential? _azureCredential;
+    private Uri _requestUri = null!;
+    private AuthenticationHeaderValue _precomputedHeader = null!;
+    private string _precomputedHeaderText = null!;
+
+    [GlobalSetup]
+    public async Task GlobalSetupAsync()
+    {
+        _server = await LoopbackAuthServer.StartAsync();
+        var server = _server;
+        _requestUri = new Uri(server.ApiBaseAddress, "echo");
+
+        var services = new ServiceCollection();
+        services.AddAuthenticatedHttpClient("api", o =>
+            {
+                o.BaseAddress = server.ApiBaseAddress;
+                o.TokenEndpoint = server.TokenEndpoint;
+                o.ClientId = LoopbackAuthServerOptions.DefaultClientId;
+                o.ClientSecret = LoopbackAuthServerOptions.DefaultClientSecret;
+                o.Scope = "api.read";
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => _stub).SetHandlerLifetime(Timeout.InfiniteTimeSpan).RemoveAllLoggers();
+        services.AddHttpClient("plain")
+            .ConfigurePrimaryHttpMessageHandler(() => _stub).SetHandlerLifetime(Timeout.InfiniteTimeSpan).RemoveAllLoggers();
+        _services = services.BuildServiceProvider();
+        var factory = _services.GetRequiredService<IHttpClientFactory>();
+        _authenticated = factory.CreateClient("api");
+        _plain = factory.CreateClient("plain");
+
+        // Ours first: its warm-up is the one real token request; every peer then sends that same JWT.
+        _stub.CaptureAuthorization = true;
+        await AuthenticatedHttp();
+        var sent = _stub.LastAuthorization;
+        Require(server.TokenRequests == 1, $"AuthenticatedHttp: expected 1 token request, saw {server.TokenRequests}");
+        Require(sent is not null && sent.StartsWith("Bearer ", StringComparison.Ordinal) && sent.Length > 7, $"AuthenticatedHttp sent '{sent}'");
+        var token = sent!["Bearer ".Length..];
+        _precomputedHeader = new AuthenticationHeaderValue("Bearer", token);
+        _precomputedHeaderText = "Bearer " + token;
+
+        await CheckAsync(nameof(PrecomputedHeader), PrecomputedHeader, sent);
+
+        // Hand-written handler: warmed once with the same token.
+        var handWrittenHandler = new HandWrittenTokenHandler(_ =>
+        {
+            Interlocked.Increment(ref _handWrittenFetches);
+            return Task.FromResult((token, DateTimeOffset.UtcNow.AddHours(1)));
+        });
+        _handWritten = Chain(handWrittenHandler);
+        await CheckAsync(nameof(HandWrittenSemaphore), HandWrittenSemaphore, sent);
+        Require(_handWrittenFetches == 1, $"hand-written: {_handWrittenFetches} token fetches, expected 1");
+
+        // Microsoft.Identity.Web's handler over a provider that returns one precomputed header.
+        _stubProvider = new StubHeaderProvider(_precomputedHeaderText);
+        _miwStub = Chain(PeerClients.CreateMessageHandler(_stubProvider));
+        await CheckAsync(nameof(IdentityWebHandlerStubProvider), IdentityWebHandlerStubProvider, sent);
+
+        // The same handler over a real MSAL confidential client whose token endpoint is the stub factory.
+        _msalHttp = new StubMsalHttpClientFactory(_ => token);
+        _miwMsal = Chain(PeerClients.CreateMessageHandler(new MsalHeaderProvider(PeerClients.CreateMsalApp(_msalHttp))));
+        await CheckAsync(nameof(IdentityWebHandlerMsal), IdentityWebHandlerMsal, sent);
+        Require(_msalHttp.TokenRequests == 1, $"MSAL: {_msalHttp.TokenRequests} token requests after warm-up, expected 1");
+        Require(_msalHttp.Unexpected.Count == 0, "MSAL made other HTTP calls: " + string.Join("; ", _msalHttp.Unexpected));
+
+        // Azure.Core: the same pipeline with and without BearerTokenAuthenticationPolicy.
+        _azureCredential = new StubTokenCredential(_ => token, TimeSpan.Zero);
+        _azurePlain = PeerClients.CreateAzurePipeline(_transport, null);
+        _azureBearer = PeerClients.CreateAzurePipeline(_transport, _azureCredential);
+        _transport.CaptureAuthorization = true;
+        await AzureCorePrecomputedHeader();
+        Require(_transport.LastAuthorization == sent, $"AzureCorePrecomputedHeader sent '{_transport.LastAuthorization}'");
+        await AzureCoreBearerPolicy();
+        Require(_transport.LastAuthorization == sent, $"AzureCoreBearerPolicy sent '{_transport.LastAuthorization}'");
+        Require(_azureCredential.Calls == 1, $"Azure.Core: {_azureCredential.Calls} credential calls, expected 1");
+        _transport.CaptureAuthorization = false;
+
+        // Second round: everything warm, nothing fetched again.
+        await CheckAsync(nameof(AuthenticatedHttp), AuthenticatedHttp, sent);
+        await CheckAsync(nameof(HandWrittenSemaphore), HandWrittenSemaphore, sent);
+        await CheckAsync(nameof(IdentityWebHandlerMsal), IdentityWebHandlerMsal, sent);
+        await AzureCoreBearerPolicy();
+        Require(server.TokenRequests == 1 && _handWrittenFetches == 1 && _msalHttp.TokenRequests == 1 && _azureCredential.Calls == 1,
+            "a warm client fetched a token again");
+        _stub.CaptureAuthorization = false;
+
+        HttpClient Chain(DelegatingHandler handler)
+        {
+            handler.InnerHandler = _stub;
+            return new HttpClient(handler, disposeHandler: false);
+        }
+    }
+
+    [GlobalCleanup]
+    public async Task GlobalCleanupAsync()
+    {
+        var tokens = (_server?.TokenRequests, _handWrittenFetches, _msalHttp?.TokenRequests, _azureCredential?.Calls);
+        foreach (var client in new[] { _plain, _authenticated, _handWritten, _miwStub, _miwMsal })
+        {
+            client?.Dispose();
+        }
+
+        if (_services is not null)
+        {
+            await _services.DisposeAsync();
+        }
+
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        _msalHttp?.Dispose();
+        _stub.Dispose();
+        Require(tokens == (1, 1, 1, 1), $"a token was fetched during the measurement: {tokens}");
+    }
+
+    [Benchmark(Baseline = true)]
+    public async Task PrecomputedHeader()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _requestUri);
+        request.Headers.Authorization = _precomputedHeader;
+        using var response = await _plain.SendAsync(request);
+    }
+
+    [Benchmark]
+    public async Task AuthenticatedHttp()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _requestUri);
+        using var response = await _authenticated.SendAsync(request);
+    }
+
+    [Benchmark]
+    public async Task HandWrittenSemaphore()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _requestUri);
+        using var response = await _handWritten.SendAsync(request);
+    }
+
+    [Benchmark]
+    public async Task IdentityWebHandlerStubProvider()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _requestUri);
+        using var response = await _miwStub.SendAsync(request);
+    }
+
+    [Benchmark]
+    public async Task IdentityWebHandlerMsal()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _requestUri);
+        using var response = await _miwMsal.SendAsync(request);
+    }
+
+    [Benchmark]
+    public async Task AzureCorePrecomputedHeader()
+    {
+        using var message = _azurePlain.CreateMessage();
+        message.Request.Method = RequestMethod.Get;
+        message.Request.Uri.Reset(AzureRequestUri);
+        message.Request.Headers.SetValue(HttpHeader.Names.Authorization, _precomputedHeaderText);
+        await _azurePlain.SendAsync(message, CancellationToken.None);
+    }
+
+    [Benchmark]
+    public async Task AzureCoreBearerPolicy()
+    {
+        using var message = _azureBearer.CreateMessage();
+        message.Request.Method = RequestMethod.Get;
+        message.Request.Uri.Reset(AzureRequestUri);
+        await _azureBearer.SendAsync(message, CancellationToken.None);
+    }
+
+    private async Task CheckAsync(string name, Func<Task> send, string expected)
+    {
+        await send();
+        Require(_stub.LastAuthorization == expected, $"{name} sent Authorization '{_stub.LastAuthorization}', expected '{expected}'");
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new InvalidOperationException("ComparisonBenchmarks: " + message);
+        }
+    }
+}

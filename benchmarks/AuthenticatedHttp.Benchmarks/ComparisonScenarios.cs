@@ -1,0 +1,296 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using AuthenticatedHttp.Benchmarks.Peers;
+using AuthenticatedHttp.Testing;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AuthenticatedHttp.Benchmarks;
+
+/// <summary>
+/// The two counted scenarios of the comparison, run once each by <c>dotnet run -c Release -- comparison-scenarios</c>:
+/// a cold start with 1000 concurrent requests (how many token requests each library makes), and recovery from a cached
+/// token the API rejects once with <c>401 invalid_token</c> (what each library does, and how long send → final answer takes).
+/// </summary>
+internal static class ComparisonScenarios
+{
+    private const int Concurrency = 1000;
+    private const int RecoveryTrials = 20;
+    private static readonly TimeSpan TokenEndpointDelay = TimeSpan.FromMilliseconds(50);
+
+    private static bool s_print;
+
+    public static async Task RunAsync()
+    {
+        // An unprinted pass first, so the printed wall times are not mostly first-call JIT of whichever library runs
+        // first. Every pass builds new clients, so each library still starts with an empty token cache.
+        await ColdStartOursAsync();
+        await ColdStartHandWrittenAsync();
+        await ColdStartAzureAsync();
+        await ColdStartMsalAsync();
+        s_print = true;
+
+        Console.WriteLine($"## Cold start: {Concurrency} concurrent requests, empty cache, token endpoint answers after {TokenEndpointDelay.TotalMilliseconds:0} ms (second pass; new clients each pass)");
+        Console.WriteLine();
+        Console.WriteLine("| Library | Token requests | Responses 200 | Wall time (ms) |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        await ColdStartOursAsync();
+        await ColdStartHandWrittenAsync();
+        await ColdStartAzureAsync();
+        await ColdStartMsalAsync();
+        Console.WriteLine();
+        Console.WriteLine($"## 401 recovery: the API rejects the cached token once with 401 `Bearer error=\"invalid_token\"` ({RecoveryTrials} trials after 1 unmeasured, send → final response; \"in all\": token requests over the whole scenario, warm-up and the unrejected request before each trial included)");
+        Console.WriteLine();
+        Console.WriteLine("| Library | Final status (per trial) | Token requests per trial | Token requests in all | Median (ms) | Min (ms) | Max (ms) |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
+        await RecoveryOursAsync();
+        await RecoveryHandWrittenAsync();
+        await RecoveryAzureAsync();
+        await RecoveryMsalAsync();
+    }
+
+    private static async Task ColdStartOursAsync()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync();
+        server.TokenEndpointDelay = TokenEndpointDelay;
+        using var api = new ApiStub();
+        await using var services = OurServices(server, api);
+        var client = services.GetRequiredService<IHttpClientFactory>().CreateClient("api");
+        var (ok, ms) = await FireAsync(() => client.GetAsync(new Uri(server.ApiBaseAddress, "echo")));
+        Row("AuthenticatedHttp", server.TokenRequests, ok, ms);
+    }
+
+    private static async Task ColdStartHandWrittenAsync()
+    {
+        var fetches = 0;
+        using var api = new ApiStub();
+        using var client = new HttpClient(new HandWrittenTokenHandler(async ct =>
+        {
+            var n = Interlocked.Increment(ref fetches);
+            await Task.Delay(TokenEndpointDelay, ct);
+            return ("hw-token-" + n.ToString(CultureInfo.InvariantCulture), DateTimeOffset.UtcNow.AddHours(1));
+        }) { InnerHandler = api });
+        var (ok, ms) = await FireAsync(() => client.GetAsync(ApiStub.Uri));
+        Row("Hand-written SemaphoreSlim handler (re-checks inside the lock)", fetches, ok, ms);
+    }
+
+    private static async Task ColdStartAzureAsync()
+    {
+        var credential = new StubTokenCredential(n => "azure-token-" + n.ToString(CultureInfo.InvariantCulture), TokenEndpointDelay);
+        var pipeline = PeerClients.CreateAzurePipeline(new StubTransport(), credential);
+        var (ok, ms) = await FireAsync(async () =>
+        {
+            using var message = pipeline.CreateMessage();
+            message.Request.Method = RequestMethod.Get;
+            message.Request.Uri.Reset(ApiStub.Uri);
+            await pipeline.SendAsync(message, CancellationToken.None);
+            return new HttpResponseMessage((HttpStatusCode)message.Response.Status);
+        });
+        Row("Azure.Core BearerTokenAuthenticationPolicy (credential calls)", credential.Calls, ok, ms);
+    }
+
+    private static async Task ColdStartMsalAsync()
+    {
+        using var msalHttp = new StubMsalHttpClientFactory(n => "msal-token-" + n.ToString(CultureInfo.InvariantCulture), TokenEndpointDelay);
+        using var api = new ApiStub();
+        var handler = PeerClients.CreateMessageHandler(new MsalHeaderProvider(PeerClients.CreateMsalApp(msalHttp)));
+        handler.InnerHandler = api;
+        using var client = new HttpClient(handler);
+        var (ok, ms) = await FireAsync(() => client.GetAsync(ApiStub.Uri));
+        Row("MicrosoftIdentityMessageHandler + MSAL AcquireTokenForClient", msalHttp.TokenRequests, ok, ms);
+        Require(msalHttp.Unexpected.Count == 0, "MSAL made other HTTP calls: " + string.Join("; ", msalHttp.Unexpected));
+    }
+
+    private static async Task RecoveryOursAsync()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync();
+        using var api = new ApiStub();
+        await using var services = OurServices(server, api);
+        var client = services.GetRequiredService<IHttpClientFactory>().CreateClient("api");
+        var uri = new Uri(server.ApiBaseAddress, "echo");
+        await RecoveryAsync("AuthenticatedHttp", api, () => server.TokenRequests, async () =>
+        {
+            using var response = await client.GetAsync(uri);
+            return response.StatusCode;
+        });
+    }
+
+    private static async Task RecoveryHandWrittenAsync()
+    {
+        var fetches = 0;
+        using var api = new ApiStub();
+        using var client = new HttpClient(new HandWrittenTokenHandler(ct =>
+            Task.FromResult(("hw-token-" + Interlocked.Increment(ref fetches).ToString(CultureInfo.InvariantCulture), DateTimeOffset.UtcNow.AddHours(1))))
+        { InnerHandler = api });
+        await RecoveryAsync("Hand-written SemaphoreSlim handler", api, () => fetches, async () =>
+        {
+            using var response = await client.GetAsync(ApiStub.Uri);
+            return response.StatusCode;
+        });
+    }
+
+    private static async Task RecoveryAzureAsync()
+    {
+        var credential = new StubTokenCredential(n => "azure-token-" + n.ToString(CultureInfo.InvariantCulture), TimeSpan.Zero);
+        var transport = new StubTransport();
+        var pipeline = PeerClients.CreateAzurePipeline(transport, credential);
+        var statuses = new List<HttpStatusCode>();
+        var times = new List<double>();
+        var perTrial = new List<int>();
+        for (var trial = 0; trial <= RecoveryTrials; trial++)
+        {
+            transport.Rejected = null;
+            transport.CaptureAuthorization = true;
+            await SendAsync(); // make sure a token is cached, and learn which one
+            var current = transport.LastAuthorization!["Bearer ".Length..];
+            transport.Rejected = current;
+            var before = credential.Calls;
+            var watch = Stopwatch.StartNew();
+            var status = await SendAsync();
+            watch.Stop();
+            if (trial > 0)
+            {
+                statuses.Add(status);
+                times.Add(watch.Elapsed.TotalMilliseconds);
+                perTrial.Add(credential.Calls - before);
+            }
+        }
+
+        RecoveryRow("Azure.Core BearerTokenAuthenticationPolicy", statuses, perTrial, credential.Calls, times);
+
+        async Task<HttpStatusCode> SendAsync()
+        {
+            using var message = pipeline.CreateMessage();
+            message.Request.Method = RequestMethod.Get;
+            message.Request.Uri.Reset(ApiStub.Uri);
+            await pipeline.SendAsync(message, CancellationToken.None);
+            return (HttpStatusCode)message.Response.Status;
+        }
+    }
+
+    private static async Task RecoveryMsalAsync()
+    {
+        using var msalHttp = new StubMsalHttpClientFactory(n => "msal-token-" + n.ToString(CultureInfo.InvariantCulture));
+        using var api = new ApiStub();
+        var handler = PeerClients.CreateMessageHandler(new MsalHeaderProvider(PeerClients.CreateMsalApp(msalHttp)));
+        handler.InnerHandler = api;
+        using var client = new HttpClient(handler);
+        await RecoveryAsync("MicrosoftIdentityMessageHandler + MSAL", api, () => msalHttp.TokenRequests, async () =>
+        {
+            using var response = await client.GetAsync(ApiStub.Uri);
+            return response.StatusCode;
+        });
+    }
+
+    /// <summary>Each trial: one unrejected request (caches a token, and tells which), then reject that token and time one request.</summary>
+    private static async Task RecoveryAsync(string name, ApiStub api, Func<int> tokenRequests, Func<Task<HttpStatusCode>> send)
+    {
+        var statuses = new List<HttpStatusCode>();
+        var times = new List<double>();
+        var perTrial = new List<int>();
+        for (var trial = 0; trial <= RecoveryTrials; trial++)
+        {
+            api.Rejected = null;
+            await send();
+            api.Rejected = api.LastToken;
+            var before = tokenRequests();
+            var watch = Stopwatch.StartNew();
+            var status = await send();
+            watch.Stop();
+            if (trial > 0)
+            {
+                statuses.Add(status);
+                times.Add(watch.Elapsed.TotalMilliseconds);
+                perTrial.Add(tokenRequests() - before);
+            }
+        }
+
+        RecoveryRow(name, statuses, perTrial, tokenRequests(), times);
+    }
+
+    private static ServiceProvider OurServices(LoopbackAuthServer server, ApiStub api)
+    {
+        var services = new ServiceCollection();
+        services.AddAuthenticatedHttpClient("api", o =>
+            {
+                o.BaseAddress = server.ApiBaseAddress;
+                o.TokenEndpoint = server.TokenEndpoint;
+                o.ClientId = LoopbackAuthServerOptions.DefaultClientId;
+                o.ClientSecret = LoopbackAuthServerOptions.DefaultClientSecret;
+                o.Scope = "api.read";
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => api).SetHandlerLifetime(Timeout.InfiniteTimeSpan).RemoveAllLoggers();
+        return services.BuildServiceProvider();
+    }
+
+    private static async Task<(int Ok, double Ms)> FireAsync(Func<Task<HttpResponseMessage>> send)
+    {
+        var watch = Stopwatch.StartNew();
+        var tasks = Enumerable.Range(0, Concurrency).Select(_ => Task.Run(send)).ToArray();
+        var responses = await Task.WhenAll(tasks);
+        watch.Stop();
+        var ok = responses.Count(r => r.StatusCode == HttpStatusCode.OK);
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+
+        return (ok, watch.Elapsed.TotalMilliseconds);
+    }
+
+    private static void Row(string name, int tokenRequests, int ok, double ms)
+    {
+        if (s_print)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {tokenRequests} | {ok}/{Concurrency} | {ms:0} |"));
+        }
+    }
+
+    private static void RecoveryRow(string name, List<HttpStatusCode> statuses, List<int> perTrial, int total, List<double> times)
+    {
+        times.Sort();
+        var statusText = string.Join(", ", statuses.GroupBy(s => (int)s).Select(g => $"{g.Key} ×{g.Count()}"));
+        var tokenText = string.Join(", ", perTrial.GroupBy(n => n).Select(g => $"{g.Key} ×{g.Count()}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {name} | {statusText} | {tokenText} | {total} | {times[times.Count / 2]:0.000} | {times[0]:0.000} | {times[^1]:0.000} |"));
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new InvalidOperationException("ComparisonScenarios: " + message);
+        }
+    }
+
+    /// <summary>The API: 200 to any bearer token except <see cref="Rejected"/>, which gets 401 <c>invalid_token</c>.</summary>
+    private sealed class ApiStub : HttpMessageHandler
+    {
+        public static readonly Uri Uri = new("https://api.example.test/echo");
+
+        public volatile string? Rejected;
+
+        public string? LastToken { get; private set; }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var token = request.Headers.Authorization is { Scheme: "Bearer", Parameter: { } p } ? p : null;
+            if (token is null)
+            {
+                return Task.FromResult(new HttpResponseMessage(HttpStatusCode.Unauthorized));
+            }
+
+            if (token == Rejected)
+            {
+                var unauthorized = new HttpResponseMessage(HttpStatusCode.Unauthorized) { RequestMessage = request };
+                unauthorized.Headers.WwwAuthenticate.ParseAdd("Bearer error=\"invalid_token\"");
+                return Task.FromResult(unauthorized);
+            }
+
+            LastToken = token;
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { RequestMessage = request });
+        }
+    }
+}

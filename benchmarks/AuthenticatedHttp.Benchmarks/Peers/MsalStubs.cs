@@ -1,0 +1,118 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Claims;
+using System.Text;
+using Microsoft.Identity.Abstractions;
+using Microsoft.Identity.Client;
+
+namespace AuthenticatedHttp.Benchmarks.Peers;
+
+/// <summary>An <see cref="IAuthorizationHeaderProvider"/> that returns one precomputed header: the handler's own cost.</summary>
+internal sealed class StubHeaderProvider(string header) : IAuthorizationHeaderProvider
+{
+    private readonly Task<string> _header = Task.FromResult(header);
+    private int _calls;
+
+    public int Calls => Volatile.Read(ref _calls);
+
+    public Task<string> CreateAuthorizationHeaderForUserAsync(IEnumerable<string> scopes, AuthorizationHeaderProviderOptions? authorizationHeaderProviderOptions = null, ClaimsPrincipal? claimsPrincipal = null, CancellationToken cancellationToken = default) =>
+        Count();
+
+    public Task<string> CreateAuthorizationHeaderForAppAsync(string scopes, AuthorizationHeaderProviderOptions? downstreamApiOptions = null, CancellationToken cancellationToken = default) =>
+        Count();
+
+    public Task<string> CreateAuthorizationHeaderAsync(IEnumerable<string> scopes, AuthorizationHeaderProviderOptions? options = null, ClaimsPrincipal? claimsPrincipal = null, CancellationToken cancellationToken = default) =>
+        Count();
+
+    private Task<string> Count()
+    {
+        Interlocked.Increment(ref _calls);
+        return _header;
+    }
+}
+
+/// <summary>
+/// An <see cref="IAuthorizationHeaderProvider"/> over a real MSAL confidential client app (client credentials,
+/// MSAL's in-memory app token cache): every call is <c>AcquireTokenForClient(scopes).ExecuteAsync()</c>, which is what
+/// Microsoft.Identity.Web's own provider ends in for app tokens, without its DI/configuration layer.
+/// </summary>
+internal sealed class MsalHeaderProvider(IConfidentialClientApplication app) : IAuthorizationHeaderProvider
+{
+    public Task<string> CreateAuthorizationHeaderForUserAsync(IEnumerable<string> scopes, AuthorizationHeaderProviderOptions? authorizationHeaderProviderOptions = null, ClaimsPrincipal? claimsPrincipal = null, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("app tokens only");
+
+    public Task<string> CreateAuthorizationHeaderForAppAsync(string scopes, AuthorizationHeaderProviderOptions? downstreamApiOptions = null, CancellationToken cancellationToken = default) =>
+        AcquireAsync(scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries), downstreamApiOptions, cancellationToken);
+
+    public Task<string> CreateAuthorizationHeaderAsync(IEnumerable<string> scopes, AuthorizationHeaderProviderOptions? options = null, ClaimsPrincipal? claimsPrincipal = null, CancellationToken cancellationToken = default) =>
+        AcquireAsync(scopes, options, cancellationToken);
+
+    private async Task<string> AcquireAsync(IEnumerable<string> scopes, AuthorizationHeaderProviderOptions? options, CancellationToken cancellationToken)
+    {
+        var builder = app.AcquireTokenForClient(scopes);
+        var claims = options?.AcquireTokenOptions?.Claims;
+        if (!string.IsNullOrEmpty(claims))
+        {
+            builder = builder.WithClaims(claims);
+        }
+
+        if (options?.AcquireTokenOptions?.ForceRefresh == true)
+        {
+            builder = builder.WithForceRefresh(true);
+        }
+
+        var result = await builder.ExecuteAsync(cancellationToken).ConfigureAwait(false);
+        return "Bearer " + result.AccessToken;
+    }
+}
+
+/// <summary>
+/// MSAL's HTTP, answered in process: POSTs to <c>…/oauth2/v2.0/token</c> get a token (counted, after an optional
+/// delay); anything else is recorded in <see cref="Unexpected"/> and answered 404, so setup can prove MSAL made no
+/// other call (instance discovery is off).
+/// </summary>
+internal sealed class StubMsalHttpClientFactory : IMsalHttpClientFactory, IDisposable
+{
+    private readonly HttpClient _client;
+    private int _tokenRequests;
+
+    public StubMsalHttpClientFactory(Func<int, string> tokenForCall, TimeSpan delay = default)
+    {
+        _client = new HttpClient(new Handler(this, tokenForCall, delay));
+    }
+
+    public int TokenRequests => Volatile.Read(ref _tokenRequests);
+
+    public List<string> Unexpected { get; } = [];
+
+    public HttpClient GetHttpClient() => _client;
+
+    public void Dispose() => _client.Dispose();
+
+    private sealed class Handler(StubMsalHttpClientFactory owner, Func<int, string> tokenForCall, TimeSpan delay) : HttpMessageHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var path = request.RequestUri?.AbsolutePath ?? string.Empty;
+            if (request.Method == HttpMethod.Post && path.EndsWith("/oauth2/v2.0/token", StringComparison.Ordinal))
+            {
+                var call = Interlocked.Increment(ref owner._tokenRequests);
+                if (delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(delay, cancellationToken);
+                }
+
+                var json = string.Create(CultureInfo.InvariantCulture,
+                    $$"""{"token_type":"Bearer","expires_in":3600,"ext_expires_in":3600,"access_token":"{{tokenForCall(call)}}"}""");
+                return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+            }
+
+            lock (owner.Unexpected)
+            {
+                owner.Unexpected.Add($"{request.Method} {request.RequestUri}");
+            }
+
+            return new HttpResponseMessage(HttpStatusCode.NotFound);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+namespace AuthenticatedHttp.LoadTest;
+
+/// <summary>Latency summary of a set of requests, in milliseconds.</summary>
+internal readonly record struct LatencySummary(int Count, double P50, double P99, double Max)
+{
+    public static LatencySummary Of(IEnumerable<double> latencies)
+    {
+        var sorted = latencies.ToArray();
+        if (sorted.Length == 0)
+        {
+            return new LatencySummary(0, double.NaN, double.NaN, double.NaN);
+        }
+
+        Array.Sort(sorted);
+        return new LatencySummary(sorted.Length, Percentile(sorted, 0.50), Percentile(sorted, 0.99), sorted[^1]);
+    }
+
+    /// <summary>Nearest-rank percentile of an ascending array.</summary>
+    public static double Percentile(double[] sorted, double p)
+    {
+        var rank = (int)Math.Ceiling(p * sorted.Length);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
+    }
+}
+
+/// <summary>Per-bucket p99 and max over a phase's time axis.</summary>
+internal sealed record Series(double BucketSeconds, double[] P99, double[] Max, int[] Count)
+{
+    public static Series Of(PhaseSamples phase, double bucketSeconds)
+    {
+        var buckets = (int)Math.Ceiling(phase.Duration / bucketSeconds);
+        var lists = new List<double>[buckets];
+        for (var i = 0; i < buckets; i++)
+        {
+            lists[i] = [];
+        }
+
+        for (var i = 0; i < phase.StartSeconds.Length; i++)
+        {
+            var b = Math.Clamp((int)(phase.StartSeconds[i] / bucketSeconds), 0, buckets - 1);
+            lists[b].Add(phase.LatencyMs[i]);
+        }
+
+        var p99 = new double[buckets];
+        var max = new double[buckets];
+        var count = new int[buckets];
+        for (var i = 0; i < buckets; i++)
+        {
+            var s = LatencySummary.Of(lists[i]);
+            p99[i] = s.P99;
+            max[i] = s.Max;
+            count[i] = s.Count;
+        }
+
+        return new Series(bucketSeconds, p99, max, count);
+    }
+}
