@@ -50,15 +50,7 @@ public class ComparisonBenchmarks
         _requestUri = new Uri(server.ApiBaseAddress, "echo");
 
         var services = new ServiceCollection();
-        services.AddAuthenticatedHttpClient("api", o =>
-            {
-                o.BaseAddress = server.ApiBaseAddress;
-                o.TokenEndpoint = server.TokenEndpoint;
-                o.ClientId = LoopbackAuthServerOptions.DefaultClientId;
-                o.ClientSecret = LoopbackAuthServerOptions.DefaultClientSecret;
-                o.Scope = "api.read";
-            })
-            .ConfigurePrimaryHttpMessageHandler(() => _stub).SetHandlerLifetime(Timeout.InfiniteTimeSpan).RemoveAllLoggers();
+        services.AddLoopbackAuthenticatedClient("api", server, () => _stub);
         services.AddHttpClient("plain")
             .ConfigurePrimaryHttpMessageHandler(() => _stub).SetHandlerLifetime(Timeout.InfiniteTimeSpan).RemoveAllLoggers();
         _services = services.BuildServiceProvider();
@@ -70,8 +62,8 @@ public class ComparisonBenchmarks
         _stub.CaptureAuthorization = true;
         await AuthenticatedHttp();
         var sent = _stub.LastAuthorization;
-        Require(server.TokenRequests == 1, $"AuthenticatedHttp: expected 1 token request, saw {server.TokenRequests}");
-        Require(sent is not null && sent.StartsWith("Bearer ", StringComparison.Ordinal) && sent.Length > 7, $"AuthenticatedHttp sent '{sent}'");
+        BenchmarkSetup.Require(server.TokenRequests == 1, $"AuthenticatedHttp: expected 1 token request, saw {server.TokenRequests}");
+        BenchmarkSetup.Require(sent is not null && sent.StartsWith("Bearer ", StringComparison.Ordinal) && sent.Length > 7, $"AuthenticatedHttp sent '{sent}'");
         var token = sent!["Bearer ".Length..];
         _precomputedHeader = new AuthenticationHeaderValue("Bearer", token);
         _precomputedHeaderText = "Bearer " + token;
@@ -86,7 +78,7 @@ public class ComparisonBenchmarks
         });
         _handWritten = Chain(handWrittenHandler);
         await CheckAsync(nameof(HandWrittenSemaphore), HandWrittenSemaphore, sent);
-        Require(_handWrittenFetches == 1, $"hand-written: {_handWrittenFetches} token fetches, expected 1");
+        BenchmarkSetup.Require(_handWrittenFetches == 1, $"hand-written: {_handWrittenFetches} token fetches, expected 1");
 
         // Microsoft.Identity.Web's handler over a provider that returns one precomputed header.
         _stubProvider = new StubHeaderProvider(_precomputedHeaderText);
@@ -97,8 +89,8 @@ public class ComparisonBenchmarks
         _msalHttp = new StubMsalHttpClientFactory(_ => token);
         _miwMsal = Chain(PeerClients.CreateMessageHandler(new MsalHeaderProvider(PeerClients.CreateMsalApp(_msalHttp))));
         await CheckAsync(nameof(IdentityWebHandlerMsal), IdentityWebHandlerMsal, sent);
-        Require(_msalHttp.TokenRequests == 1, $"MSAL: {_msalHttp.TokenRequests} token requests after warm-up, expected 1");
-        Require(_msalHttp.Unexpected.Count == 0, "MSAL made other HTTP calls: " + string.Join("; ", _msalHttp.Unexpected));
+        BenchmarkSetup.Require(_msalHttp.TokenRequests == 1, $"MSAL: {_msalHttp.TokenRequests} token requests after warm-up, expected 1");
+        BenchmarkSetup.Require(_msalHttp.Unexpected.Count == 0, "MSAL made other HTTP calls: " + string.Join("; ", _msalHttp.Unexpected));
 
         // Azure.Core: the same pipeline with and without BearerTokenAuthenticationPolicy.
         _azureCredential = new StubTokenCredential(_ => token, TimeSpan.Zero);
@@ -106,10 +98,10 @@ public class ComparisonBenchmarks
         _azureBearer = PeerClients.CreateAzurePipeline(_transport, _azureCredential);
         _transport.CaptureAuthorization = true;
         await AzureCorePrecomputedHeader();
-        Require(_transport.LastAuthorization == sent, $"AzureCorePrecomputedHeader sent '{_transport.LastAuthorization}'");
+        BenchmarkSetup.Require(_transport.LastAuthorization == sent, $"AzureCorePrecomputedHeader sent '{_transport.LastAuthorization}'");
         await AzureCoreBearerPolicy();
-        Require(_transport.LastAuthorization == sent, $"AzureCoreBearerPolicy sent '{_transport.LastAuthorization}'");
-        Require(_azureCredential.Calls == 1, $"Azure.Core: {_azureCredential.Calls} credential calls, expected 1");
+        BenchmarkSetup.Require(_transport.LastAuthorization == sent, $"AzureCoreBearerPolicy sent '{_transport.LastAuthorization}'");
+        BenchmarkSetup.Require(_azureCredential.Calls == 1, $"Azure.Core: {_azureCredential.Calls} credential calls, expected 1");
         _transport.CaptureAuthorization = false;
 
         // Second round: everything warm, nothing fetched again.
@@ -117,7 +109,7 @@ public class ComparisonBenchmarks
         await CheckAsync(nameof(HandWrittenSemaphore), HandWrittenSemaphore, sent);
         await CheckAsync(nameof(IdentityWebHandlerMsal), IdentityWebHandlerMsal, sent);
         await AzureCoreBearerPolicy();
-        Require(server.TokenRequests == 1 && _handWrittenFetches == 1 && _msalHttp.TokenRequests == 1 && _azureCredential.Calls == 1,
+        BenchmarkSetup.Require(server.TokenRequests == 1 && _handWrittenFetches == 1 && _msalHttp.TokenRequests == 1 && _azureCredential.Calls == 1,
             "a warm client fetched a token again");
         _stub.CaptureAuthorization = false;
 
@@ -149,7 +141,7 @@ public class ComparisonBenchmarks
 
         _msalHttp?.Dispose();
         _stub.Dispose();
-        Require(tokens == (1, 1, 1, 1), $"a token was fetched during the measurement: {tokens}");
+        BenchmarkSetup.Require(tokens == (1, 1, 1, 1), $"a token was fetched during the measurement: {tokens}");
     }
 
     [Benchmark(Baseline = true)]
@@ -210,14 +202,6 @@ public class ComparisonBenchmarks
     private async Task CheckAsync(string name, Func<Task> send, string expected)
     {
         await send();
-        Require(_stub.LastAuthorization == expected, $"{name} sent Authorization '{_stub.LastAuthorization}', expected '{expected}'");
-    }
-
-    private static void Require(bool condition, string message)
-    {
-        if (!condition)
-        {
-            throw new InvalidOperationException("ComparisonBenchmarks: " + message);
-        }
+        BenchmarkSetup.Require(_stub.LastAuthorization == expected, $"{name} sent Authorization '{_stub.LastAuthorization}', expected '{expected}'");
     }
 }

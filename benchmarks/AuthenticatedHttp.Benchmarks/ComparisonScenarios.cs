@@ -100,7 +100,7 @@ internal static class ComparisonScenarios
         using var client = new HttpClient(handler);
         var (ok, ms) = await FireAsync(() => client.GetAsync(ApiStub.Uri));
         Row("MicrosoftIdentityMessageHandler + MSAL AcquireTokenForClient", msalHttp.TokenRequests, ok, ms);
-        Require(msalHttp.Unexpected.Count == 0, "MSAL made other HTTP calls: " + string.Join("; ", msalHttp.Unexpected));
+        BenchmarkSetup.Require(msalHttp.Unexpected.Count == 0, "MSAL made other HTTP calls: " + string.Join("; ", msalHttp.Unexpected));
     }
 
     private static async Task RecoveryOursAsync()
@@ -213,15 +213,7 @@ internal static class ComparisonScenarios
     private static ServiceProvider OurServices(LoopbackAuthServer server, ApiStub api)
     {
         var services = new ServiceCollection();
-        services.AddAuthenticatedHttpClient("api", o =>
-            {
-                o.BaseAddress = server.ApiBaseAddress;
-                o.TokenEndpoint = server.TokenEndpoint;
-                o.ClientId = LoopbackAuthServerOptions.DefaultClientId;
-                o.ClientSecret = LoopbackAuthServerOptions.DefaultClientSecret;
-                o.Scope = "api.read";
-            })
-            .ConfigurePrimaryHttpMessageHandler(() => api).SetHandlerLifetime(Timeout.InfiniteTimeSpan).RemoveAllLoggers();
+        services.AddLoopbackAuthenticatedClient("api", server, () => api);
         return services.BuildServiceProvider();
     }
 
@@ -257,13 +249,6 @@ internal static class ComparisonScenarios
             $"| {name} | {statusText} | {tokenText} | {total} | {times[times.Count / 2]:0.000} | {times[0]:0.000} | {times[^1]:0.000} |"));
     }
 
-    private static void Require(bool condition, string message)
-    {
-        if (!condition)
-        {
-            throw new InvalidOperationException("ComparisonScenarios: " + message);
-        }
-    }
 
     /// <summary>The API: 200 to any bearer token except <see cref="Rejected"/>, which gets 401 <c>invalid_token</c>.</summary>
     private sealed class ApiStub : HttpMessageHandler

@@ -32,17 +32,7 @@ public class HotPathBenchmarks
         var server = _server;
 
         var services = new ServiceCollection();
-        services.AddAuthenticatedHttpClient(AuthenticatedClientName, o =>
-            {
-                o.BaseAddress = server.ApiBaseAddress;
-                o.TokenEndpoint = server.TokenEndpoint;
-                o.ClientId = LoopbackAuthServerOptions.DefaultClientId;
-                o.ClientSecret = LoopbackAuthServerOptions.DefaultClientSecret;
-                o.Scope = "api.read";
-            })
-            .ConfigurePrimaryHttpMessageHandler(() => _stub)
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
-            .RemoveAllLoggers();
+        services.AddLoopbackAuthenticatedClient(AuthenticatedClientName, server, () => _stub);
         // Authenticated clients replace the factory's request logger with a credential-safe one, which costs less than
         // the stock pair; without loggers on both sides the only difference left is the token handler itself.
         services.AddHttpClient(PlainClientName, c => c.BaseAddress = server.ApiBaseAddress)
@@ -60,8 +50,8 @@ public class HotPathBenchmarks
         _stub.CaptureAuthorization = true;
         await AuthenticatedHttp();
         var sent = _stub.LastAuthorization;
-        Require(server.TokenRequests == 1, $"expected exactly 1 token request after warm-up, saw {server.TokenRequests}");
-        Require(sent is not null && sent.StartsWith("Bearer ", StringComparison.Ordinal) && sent.Length > "Bearer ".Length,
+        BenchmarkSetup.Require(server.TokenRequests == 1, $"expected exactly 1 token request after warm-up, saw {server.TokenRequests}");
+        BenchmarkSetup.Require(sent is not null && sent.StartsWith("Bearer ", StringComparison.Ordinal) && sent.Length > "Bearer ".Length,
             $"the authenticated client sent Authorization '{sent}', expected 'Bearer <token>'");
         var token = sent!["Bearer ".Length..];
         await RequireAcceptedByServerAsync(server, token);
@@ -69,12 +59,12 @@ public class HotPathBenchmarks
         // The baseline sends the very same header value, precomputed once.
         _precomputedHeader = new AuthenticationHeaderValue("Bearer", token);
         await PrecomputedHeader();
-        Require(_stub.LastAuthorization == sent, $"the baseline sent Authorization '{_stub.LastAuthorization}', expected '{sent}'");
+        BenchmarkSetup.Require(_stub.LastAuthorization == sent, $"the baseline sent Authorization '{_stub.LastAuthorization}', expected '{sent}'");
 
         // A second authenticated request must reuse the cached token, byte for byte, without asking the server.
         await AuthenticatedHttp();
-        Require(_stub.LastAuthorization == sent, $"the authenticated client's second request sent '{_stub.LastAuthorization}', expected '{sent}'");
-        Require(server.TokenRequests == 1, $"the cached token was not reused: {server.TokenRequests} token requests");
+        BenchmarkSetup.Require(_stub.LastAuthorization == sent, $"the authenticated client's second request sent '{_stub.LastAuthorization}', expected '{sent}'");
+        BenchmarkSetup.Require(server.TokenRequests == 1, $"the cached token was not reused: {server.TokenRequests} token requests");
         _stub.CaptureAuthorization = false;
     }
 
@@ -95,7 +85,7 @@ public class HotPathBenchmarks
         }
 
         _stub.Dispose();
-        Require(tokenRequests == 1, $"the token was requested again during the measurement: {tokenRequests} token requests in total, expected 1");
+        BenchmarkSetup.Require(tokenRequests == 1, $"the token was requested again during the measurement: {tokenRequests} token requests in total, expected 1");
     }
 
     [Benchmark(Baseline = true)]
@@ -120,14 +110,6 @@ public class HotPathBenchmarks
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(server.ApiBaseAddress, "echo"));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var response = await client.SendAsync(request);
-        Require(response.IsSuccessStatusCode, $"the loopback API rejected the cached token: {(int)response.StatusCode}");
-    }
-
-    private static void Require(bool condition, string message)
-    {
-        if (!condition)
-        {
-            throw new InvalidOperationException("HotPathBenchmarks: " + message);
-        }
+        BenchmarkSetup.Require(response.IsSuccessStatusCode, $"the loopback API rejected the cached token: {(int)response.StatusCode}");
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AuthenticatedHttp.Cli;
 
@@ -53,7 +54,7 @@ internal sealed class EventCountingLoggerProvider : ILoggerProvider
         categoryName.StartsWith(CategoryPrefix + ".", StringComparison.Ordinal)
         && !categoryName.StartsWith(CategoryPrefix + ".Testing", StringComparison.Ordinal)
             ? _logger
-            : NoneLogger.Instance;
+            : NullLogger.Instance;
 
     public void Dispose()
     {
@@ -102,19 +103,5 @@ internal sealed class EventCountingLoggerProvider : ILoggerProvider
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
             provider.Record(eventId.Id, state);
-    }
-
-    private sealed class NoneLogger : ILogger
-    {
-        public static readonly NoneLogger Instance = new();
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => false;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AuthenticatedHttp.Cli;
 
@@ -21,7 +22,7 @@ internal sealed class LogCapturingProvider : ILoggerProvider
     public ILogger CreateLogger(string categoryName) =>
         categoryName.StartsWith(CategoryPrefix, StringComparison.Ordinal) && !categoryName.StartsWith(CategoryPrefix + "Testing", StringComparison.Ordinal)
             ? new CapturingLogger(this)
-            : NoneLogger.Instance;
+            : NullLogger.Instance;
 
     public void Dispose()
     {
@@ -38,19 +39,5 @@ internal sealed class LogCapturingProvider : ILoggerProvider
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
             provider._events.Enqueue(new LogEvent(DateTimeOffset.UtcNow, logLevel, eventId.Name ?? eventId.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), formatter(state, exception)));
-    }
-
-    private sealed class NoneLogger : ILogger
-    {
-        public static readonly NoneLogger Instance = new();
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => false;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-        }
     }
 }

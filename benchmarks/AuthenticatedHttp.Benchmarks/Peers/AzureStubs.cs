@@ -103,32 +103,9 @@ internal sealed class StubRequest : Request
     protected override bool RemoveHeader(string name) =>
         _headers.RemoveAll(h => string.Equals(h.Name, name, StringComparison.OrdinalIgnoreCase)) > 0;
 
-    protected override bool TryGetHeader(string name, [NotNullWhen(true)] out string? value)
-    {
-        foreach (var header in _headers)
-        {
-            if (string.Equals(header.Name, name, StringComparison.OrdinalIgnoreCase))
-            {
-                value = header.Value;
-                return true;
-            }
-        }
+    protected override bool TryGetHeader(string name, [NotNullWhen(true)] out string? value) => StubHeaders.TryGet(_headers, name, out value);
 
-        value = null;
-        return false;
-    }
-
-    protected override bool TryGetHeaderValues(string name, [NotNullWhen(true)] out IEnumerable<string>? values)
-    {
-        if (TryGetHeader(name, out var value))
-        {
-            values = [value];
-            return true;
-        }
-
-        values = null;
-        return false;
-    }
+    protected override bool TryGetHeaderValues(string name, [NotNullWhen(true)] out IEnumerable<string>? values) => StubHeaders.TryGetValues(_headers, name, out values);
 }
 
 /// <summary>A response whose disposal is a no-op, so one instance serves every request.</summary>
@@ -150,32 +127,9 @@ internal sealed class StubResponse(int status, HttpHeader[] headers) : Response
 
     protected override IEnumerable<HttpHeader> EnumerateHeaders() => headers;
 
-    protected override bool TryGetHeader(string name, [NotNullWhen(true)] out string? value)
-    {
-        foreach (var header in headers)
-        {
-            if (string.Equals(header.Name, name, StringComparison.OrdinalIgnoreCase))
-            {
-                value = header.Value;
-                return true;
-            }
-        }
+    protected override bool TryGetHeader(string name, [NotNullWhen(true)] out string? value) => StubHeaders.TryGet(headers, name, out value);
 
-        value = null;
-        return false;
-    }
-
-    protected override bool TryGetHeaderValues(string name, [NotNullWhen(true)] out IEnumerable<string>? values)
-    {
-        if (TryGetHeader(name, out var value))
-        {
-            values = [value];
-            return true;
-        }
-
-        values = null;
-        return false;
-    }
+    protected override bool TryGetHeaderValues(string name, [NotNullWhen(true)] out IEnumerable<string>? values) => StubHeaders.TryGetValues(headers, name, out values);
 }
 
 /// <summary>A credential that hands out a token (a fixed one, or a fresh one per call) after an optional delay, counting calls.</summary>
@@ -197,5 +151,30 @@ internal sealed class StubTokenCredential(Func<int, string> tokenForCall, TimeSp
         }
 
         return new AccessToken(tokenForCall(call), DateTimeOffset.UtcNow.AddHours(1));
+    }
+}
+
+/// <summary>Header lookup shared by the stub request and response: first match by name, ignoring case.</summary>
+internal static class StubHeaders
+{
+    public static bool TryGet(IEnumerable<HttpHeader> headers, string name, [NotNullWhen(true)] out string? value)
+    {
+        foreach (var header in headers)
+        {
+            if (string.Equals(header.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                value = header.Value;
+                return true;
+            }
+        }
+
+        value = null;
+        return false;
+    }
+
+    public static bool TryGetValues(IEnumerable<HttpHeader> headers, string name, [NotNullWhen(true)] out IEnumerable<string>? values)
+    {
+        values = TryGet(headers, name, out var value) ? [value] : null;
+        return values is not null;
     }
 }

@@ -1,0 +1,35 @@
+using System.Runtime.CompilerServices;
+using AuthenticatedHttp.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AuthenticatedHttp.Benchmarks;
+
+/// <summary>What every benchmark's setup shares: our client against the loopback server, and the setup checks.</summary>
+internal static class BenchmarkSetup
+{
+    /// <summary>
+    /// Our authenticated client, tokens from <paramref name="server"/>, requests to <paramref name="primary"/>; no factory
+    /// loggers and no handler rotation, so the chain holds only what is measured.
+    /// </summary>
+    public static IHttpClientBuilder AddLoopbackAuthenticatedClient(this IServiceCollection services, string name, LoopbackAuthServer server, Func<HttpMessageHandler> primary) =>
+        services.AddAuthenticatedHttpClient(name, o =>
+            {
+                o.BaseAddress = server.ApiBaseAddress;
+                o.TokenEndpoint = server.TokenEndpoint;
+                o.ClientId = LoopbackAuthServerOptions.DefaultClientId;
+                o.ClientSecret = LoopbackAuthServerOptions.DefaultClientSecret;
+                o.Scope = "api.read";
+            })
+            .ConfigurePrimaryHttpMessageHandler(primary)
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            .RemoveAllLoggers();
+
+    /// <summary>A benchmark that measures a broken path is worthless: fail the run, naming the benchmark class.</summary>
+    public static void Require(bool condition, string message, [CallerFilePath] string caller = "")
+    {
+        if (!condition)
+        {
+            throw new InvalidOperationException(Path.GetFileNameWithoutExtension(caller) + ": " + message);
+        }
+    }
+}
