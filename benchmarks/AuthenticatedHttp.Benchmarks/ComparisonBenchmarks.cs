@@ -10,7 +10,8 @@ namespace AuthenticatedHttp.Benchmarks;
 
 /// <summary>
 /// Warm-token per-request cost against the alternatives, in one run with one baseline. Every HttpClient chain comes
-/// from one <c>IHttpClientFactory</c> with <c>RemoveAllLoggers()</c> and ends in the same <see cref="StubPrimaryHandler"/>;
+/// from an <c>IHttpClientFactory</c> with <c>RemoveAllLoggers()</c> and ends in the same <see cref="StubPrimaryHandler"/>
+/// (Identity.Web over MSAL from its own container, built the way Identity.Web registers it);
 /// the Azure pipelines end in a <see cref="StubTransport"/> (Azure.Core does not sit on HttpMessageHandler), so compare
 /// <c>AzureCoreBearerPolicy</c> with its own <c>AzureCorePrecomputedHeader</c>. All send the same JWT, issued once
 /// by the loopback token server.
@@ -27,6 +28,7 @@ public class ComparisonBenchmarks
     private readonly StubTransport _transport = new();
     private LoopbackAuthServer? _server;
     private ServiceProvider? _services;
+    private ServiceProvider? _miwServices;
     private StubMsalHttpClientFactory? _msalHttp;
     private StubHeaderProvider? _stubProvider;
     private int _handWrittenFetches;
@@ -49,10 +51,18 @@ public class ComparisonBenchmarks
         var server = _server;
         _requestUri = new Uri(server.ApiBaseAddress, "echo");
 
+        // Every HttpClient chain comes from a factory, built the same way: no loggers, no rotation, the shared stub last.
+        // The peers' handlers are created when their client first is, after ours has fetched the token they all send.
+        string token = null!;
         var services = new ServiceCollection();
         services.AddLoopbackAuthenticatedClient("api", server, () => _stub);
-        services.AddHttpClient("plain")
-            .ConfigurePrimaryHttpMessageHandler(() => _stub).SetHandlerLifetime(Timeout.InfiniteTimeSpan).RemoveAllLoggers();
+        Named("plain");
+        Named("hand-written").AddHttpMessageHandler(() => new HandWrittenTokenHandler(_ =>
+        {
+            Interlocked.Increment(ref _handWrittenFetches);
+            return Task.FromResult((token, DateTimeOffset.UtcNow.AddHours(1)));
+        }));
+        Named("miw-stub").AddHttpMessageHandler(() => PeerClients.CreateMessageHandler(_stubProvider!));
         _services = services.BuildServiceProvider();
         var factory = _services.GetRequiredService<IHttpClientFactory>();
         _authenticated = factory.CreateClient("api");
@@ -64,30 +74,27 @@ public class ComparisonBenchmarks
         var sent = _stub.LastAuthorization;
         BenchmarkSetup.Require(server.TokenRequests == 1, $"AuthenticatedHttp: expected 1 token request, saw {server.TokenRequests}");
         BenchmarkSetup.Require(sent is not null && sent.StartsWith("Bearer ", StringComparison.Ordinal) && sent.Length > 7, $"AuthenticatedHttp sent '{sent}'");
-        var token = sent!["Bearer ".Length..];
+        token = sent!["Bearer ".Length..];
         _precomputedHeader = new AuthenticationHeaderValue("Bearer", token);
         _precomputedHeaderText = "Bearer " + token;
 
         await CheckAsync(nameof(PrecomputedHeader), PrecomputedHeader, sent);
 
         // Hand-written handler: warmed once with the same token.
-        var handWrittenHandler = new HandWrittenTokenHandler(_ =>
-        {
-            Interlocked.Increment(ref _handWrittenFetches);
-            return Task.FromResult((token, DateTimeOffset.UtcNow.AddHours(1)));
-        });
-        _handWritten = Chain(handWrittenHandler);
+        _handWritten = factory.CreateClient("hand-written");
         await CheckAsync(nameof(HandWrittenSemaphore), HandWrittenSemaphore, sent);
         BenchmarkSetup.Require(_handWrittenFetches == 1, $"hand-written: {_handWrittenFetches} token fetches, expected 1");
 
         // Microsoft.Identity.Web's handler over a provider that returns one precomputed header.
         _stubProvider = new StubHeaderProvider(_precomputedHeaderText);
-        _miwStub = Chain(PeerClients.CreateMessageHandler(_stubProvider));
+        _miwStub = factory.CreateClient("miw-stub");
         await CheckAsync(nameof(IdentityWebHandlerStubProvider), IdentityWebHandlerStubProvider, sent);
 
-        // The same handler over a real MSAL confidential client whose token endpoint is the stub factory.
+        // The same handler as Identity.Web's own DI builds it, over its real MSAL-backed provider; MSAL's token
+        // endpoint is the stub factory.
         _msalHttp = new StubMsalHttpClientFactory(_ => token);
-        _miwMsal = Chain(PeerClients.CreateMessageHandler(new MsalHeaderProvider(PeerClients.CreateMsalApp(_msalHttp))));
+        _miwServices = PeerClients.CreateIdentityWebServices("miw", _msalHttp, () => _stub);
+        _miwMsal = _miwServices.GetRequiredService<IHttpClientFactory>().CreateClient("miw");
         await CheckAsync(nameof(IdentityWebHandlerMsal), IdentityWebHandlerMsal, sent);
         BenchmarkSetup.Require(_msalHttp.TokenRequests == 1, $"MSAL: {_msalHttp.TokenRequests} token requests after warm-up, expected 1");
         BenchmarkSetup.Require(_msalHttp.Unexpected.Count == 0, "MSAL made other HTTP calls: " + string.Join("; ", _msalHttp.Unexpected));
@@ -113,11 +120,8 @@ public class ComparisonBenchmarks
             "a warm client fetched a token again");
         _stub.CaptureAuthorization = false;
 
-        HttpClient Chain(DelegatingHandler handler)
-        {
-            handler.InnerHandler = _stub;
-            return new HttpClient(handler, disposeHandler: false);
-        }
+        IHttpClientBuilder Named(string name) =>
+            services.AddHttpClient(name).ConfigurePrimaryHttpMessageHandler(() => _stub).SetHandlerLifetime(Timeout.InfiniteTimeSpan).RemoveAllLoggers();
     }
 
     [GlobalCleanup]
@@ -132,6 +136,11 @@ public class ComparisonBenchmarks
         if (_services is not null)
         {
             await _services.DisposeAsync();
+        }
+
+        if (_miwServices is not null)
+        {
+            await _miwServices.DisposeAsync();
         }
 
         if (_server is not null)

@@ -95,11 +95,10 @@ internal static class ComparisonScenarios
     {
         using var msalHttp = new StubMsalHttpClientFactory(n => "msal-token-" + n.ToString(CultureInfo.InvariantCulture), TokenEndpointDelay);
         using var api = new ApiStub();
-        var handler = PeerClients.CreateMessageHandler(new MsalHeaderProvider(PeerClients.CreateMsalApp(msalHttp)));
-        handler.InnerHandler = api;
-        using var client = new HttpClient(handler);
+        await using var services = PeerClients.CreateIdentityWebServices("miw", msalHttp, () => api);
+        var client = services.GetRequiredService<IHttpClientFactory>().CreateClient("miw");
         var (ok, ms) = await FireAsync(() => client.GetAsync(ApiStub.Uri));
-        Row("MicrosoftIdentityMessageHandler + MSAL AcquireTokenForClient", msalHttp.TokenRequests, ok, ms);
+        Row("Microsoft.Identity.Web (MicrosoftIdentityMessageHandler, TokenAcquisition, MSAL)", msalHttp.TokenRequests, ok, ms);
         BenchmarkSetup.Require(msalHttp.Unexpected.Count == 0, "MSAL made other HTTP calls: " + string.Join("; ", msalHttp.Unexpected));
     }
 
@@ -174,10 +173,9 @@ internal static class ComparisonScenarios
     {
         using var msalHttp = new StubMsalHttpClientFactory(n => "msal-token-" + n.ToString(CultureInfo.InvariantCulture));
         using var api = new ApiStub();
-        var handler = PeerClients.CreateMessageHandler(new MsalHeaderProvider(PeerClients.CreateMsalApp(msalHttp)));
-        handler.InnerHandler = api;
-        using var client = new HttpClient(handler);
-        await RecoveryAsync("MicrosoftIdentityMessageHandler + MSAL", api, () => msalHttp.TokenRequests, async () =>
+        await using var services = PeerClients.CreateIdentityWebServices("miw", msalHttp, () => api);
+        var client = services.GetRequiredService<IHttpClientFactory>().CreateClient("miw");
+        await RecoveryAsync("Microsoft.Identity.Web (MicrosoftIdentityMessageHandler, TokenAcquisition, MSAL)", api, () => msalHttp.TokenRequests, async () =>
         {
             using var response = await client.GetAsync(ApiStub.Uri);
             return response.StatusCode;

@@ -32,49 +32,16 @@ internal sealed class StubHeaderProvider(string header) : IAuthorizationHeaderPr
 }
 
 /// <summary>
-/// An <see cref="IAuthorizationHeaderProvider"/> over a real MSAL confidential client app (client credentials,
-/// MSAL's in-memory app token cache): every call is <c>AcquireTokenForClient(scopes).ExecuteAsync()</c>, which is what
-/// Microsoft.Identity.Web's own provider ends in for app tokens, without its DI/configuration layer.
-/// </summary>
-internal sealed class MsalHeaderProvider(IConfidentialClientApplication app) : IAuthorizationHeaderProvider
-{
-    public Task<string> CreateAuthorizationHeaderForUserAsync(IEnumerable<string> scopes, AuthorizationHeaderProviderOptions? authorizationHeaderProviderOptions = null, ClaimsPrincipal? claimsPrincipal = null, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("app tokens only");
-
-    public Task<string> CreateAuthorizationHeaderForAppAsync(string scopes, AuthorizationHeaderProviderOptions? downstreamApiOptions = null, CancellationToken cancellationToken = default) =>
-        AcquireAsync(scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries), downstreamApiOptions, cancellationToken);
-
-    public Task<string> CreateAuthorizationHeaderAsync(IEnumerable<string> scopes, AuthorizationHeaderProviderOptions? options = null, ClaimsPrincipal? claimsPrincipal = null, CancellationToken cancellationToken = default) =>
-        AcquireAsync(scopes, options, cancellationToken);
-
-    private async Task<string> AcquireAsync(IEnumerable<string> scopes, AuthorizationHeaderProviderOptions? options, CancellationToken cancellationToken)
-    {
-        var builder = app.AcquireTokenForClient(scopes);
-        var claims = options?.AcquireTokenOptions?.Claims;
-        if (!string.IsNullOrEmpty(claims))
-        {
-            builder = builder.WithClaims(claims);
-        }
-
-        if (options?.AcquireTokenOptions?.ForceRefresh == true)
-        {
-            builder = builder.WithForceRefresh(true);
-        }
-
-        var result = await builder.ExecuteAsync(cancellationToken).ConfigureAwait(false);
-        return "Bearer " + result.AccessToken;
-    }
-}
-
-/// <summary>
-/// MSAL's HTTP, answered in process: POSTs to <c>…/oauth2/v2.0/token</c> get a token (counted, after an optional
-/// delay); anything else is recorded in <see cref="Unexpected"/> and answered 404, so setup can prove MSAL made no
-/// other call (instance discovery is off).
+/// MSAL's HTTP, answered in process, as Entra ID would: POSTs to <c>…/oauth2/v2.0/token</c> get a token (counted,
+/// after an optional delay), and the instance discovery GET that Microsoft.Identity.Web lets MSAL make gets the public
+/// cloud's metadata (counted). Anything else is recorded in <see cref="Unexpected"/> and answered 404, so setup can
+/// prove MSAL made no other call.
 /// </summary>
 internal sealed class StubMsalHttpClientFactory : IMsalHttpClientFactory, IDisposable
 {
     private readonly HttpClient _client;
     private int _tokenRequests;
+    private int _discoveryRequests;
 
     public StubMsalHttpClientFactory(Func<int, string> tokenForCall, TimeSpan delay = default)
     {
@@ -82,6 +49,8 @@ internal sealed class StubMsalHttpClientFactory : IMsalHttpClientFactory, IDispo
     }
 
     public int TokenRequests => Volatile.Read(ref _tokenRequests);
+
+    public int DiscoveryRequests => Volatile.Read(ref _discoveryRequests);
 
     public List<string> Unexpected { get; } = [];
 
@@ -105,6 +74,17 @@ internal sealed class StubMsalHttpClientFactory : IMsalHttpClientFactory, IDispo
                 var json = string.Create(CultureInfo.InvariantCulture,
                     $$"""{"token_type":"Bearer","expires_in":3600,"ext_expires_in":3600,"access_token":"{{tokenForCall(call)}}"}""");
                 return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+            }
+
+            if (request.Method == HttpMethod.Get && path == "/common/discovery/instance")
+            {
+                Interlocked.Increment(ref owner._discoveryRequests);
+                const string Discovery = """
+                    {"tenant_discovery_endpoint":"https://login.microsoftonline.com/bench-tenant/v2.0/.well-known/openid-configuration","api-version":"1.1",
+                     "metadata":[{"preferred_network":"login.microsoftonline.com","preferred_cache":"login.windows.net",
+                                  "aliases":["login.microsoftonline.com","login.windows.net","login.microsoft.com","sts.windows.net"]}]}
+                    """;
+                return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(Discovery, Encoding.UTF8, "application/json") };
             }
 
             lock (owner.Unexpected)

@@ -1,8 +1,11 @@
 using Azure.Core;
 using Azure.Core.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Identity.Abstractions;
 using Microsoft.Identity.Client;
 using Microsoft.Identity.Web;
+using Microsoft.Identity.Web.TokenCacheProviders.InMemory;
 
 namespace AuthenticatedHttp.Benchmarks.Peers;
 
@@ -10,18 +13,42 @@ namespace AuthenticatedHttp.Benchmarks.Peers;
 internal static class PeerClients
 {
     public const string AzureScope = "api://bench/.default";
-    public static readonly string[] MsalScopes = [AzureScope];
 
-    /// <summary>A confidential client app (client secret) whose HTTP is <paramref name="http"/>; no instance discovery.</summary>
-    public static IConfidentialClientApplication CreateMsalApp(StubMsalHttpClientFactory http) =>
-        ConfidentialClientApplicationBuilder.Create("bench-client")
-            .WithClientSecret("bench-secret")
-            .WithAuthority("https://login.microsoftonline.com/bench-tenant/")
-            .WithInstanceDiscovery(false)
-            .WithHttpClientFactory(http)
-            .Build();
+    /// <summary>
+    /// Microsoft.Identity.Web as a daemon registers it: <c>AddTokenAcquisition(singleton)</c>, in-memory token caches,
+    /// <see cref="MicrosoftIdentityApplicationOptions"/> with a client secret, and a named client
+    /// <paramref name="name"/> with <c>AddMicrosoftIdentityMessageHandler</c> requesting app tokens. So the handler's
+    /// provider is the real <c>DefaultAuthorizationHeaderProvider</c> → <c>TokenAcquisition</c> → MSAL
+    /// <c>AcquireTokenForClient</c>. Identity.Web takes MSAL's HTTP from an <see cref="IMsalHttpClientFactory"/> in the
+    /// container when there is one: <paramref name="msalHttp"/> is the token endpoint, and no request leaves the process.
+    /// </summary>
+    public static ServiceProvider CreateIdentityWebServices(string name, StubMsalHttpClientFactory msalHttp, Func<HttpMessageHandler> primary)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddTokenAcquisition(isTokenAcquisitionSingleton: true);
+        services.AddInMemoryTokenCaches();
+        services.AddSingleton<IMsalHttpClientFactory>(msalHttp);
+        services.Configure<MicrosoftIdentityApplicationOptions>(o =>
+        {
+            o.Instance = "https://login.microsoftonline.com/";
+            o.TenantId = "bench-tenant";
+            o.ClientId = "bench-client";
+            o.ClientCredentials = [new CredentialDescription { SourceType = CredentialSource.ClientSecret, ClientSecret = "bench-secret" }];
+        });
+        services.AddHttpClient(name)
+            .AddMicrosoftIdentityMessageHandler(o =>
+            {
+                o.RequestAppToken = true;
+                o.Scopes.Add(AzureScope);
+            })
+            .ConfigurePrimaryHttpMessageHandler(primary)
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            .RemoveAllLoggers();
+        return services.BuildServiceProvider();
+    }
 
-    public static MicrosoftIdentityMessageHandler CreateMessageHandler(Microsoft.Identity.Abstractions.IAuthorizationHeaderProvider provider)
+    public static MicrosoftIdentityMessageHandler CreateMessageHandler(IAuthorizationHeaderProvider provider)
     {
         var options = new MicrosoftIdentityMessageHandlerOptions { RequestAppToken = true };
         options.Scopes.Add(AzureScope);
