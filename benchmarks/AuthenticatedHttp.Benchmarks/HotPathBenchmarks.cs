@@ -7,8 +7,8 @@ namespace AuthenticatedHttp.Benchmarks;
 
 /// <summary>
 /// The steady-state cost of an authenticated request: a warm cached token versus a caller that sets a precomputed
-/// <c>Authorization</c> header itself. Both clients come from the same <c>IHttpClientFactory</c> (so both chains carry
-/// the factory's logging handlers) and end in the same stub primary handler.
+/// <c>Authorization</c> header itself, and versus that caller behind one do-nothing <see cref="DelegatingHandler"/>. All
+/// clients come from the same <c>IHttpClientFactory</c> without request loggers and end in the same stub primary handler.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(HotPathConfig))]
@@ -16,12 +16,14 @@ public class HotPathBenchmarks
 {
     private const string AuthenticatedClientName = "api";
     private const string PlainClientName = "plain";
+    private const string PassThroughClientName = "pass-through";
 
     private readonly StubPrimaryHandler _stub = new();
     private LoopbackAuthServer? _server;
     private ServiceProvider? _services;
     private HttpClient _authenticated = null!;
     private HttpClient _plain = null!;
+    private HttpClient _passThrough = null!;
     private Uri _requestUri = null!;
     private AuthenticationHeaderValue _precomputedHeader = null!;
 
@@ -39,11 +41,19 @@ public class HotPathBenchmarks
             .ConfigurePrimaryHttpMessageHandler(() => _stub)
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             .RemoveAllLoggers();
+        // The plain chain plus one DelegatingHandler that does nothing: what any handler-based solution pays for the
+        // hop alone, so the rest of AuthenticatedHttp's difference is its own work (origin check, token read).
+        services.AddHttpClient(PassThroughClientName, c => c.BaseAddress = server.ApiBaseAddress)
+            .AddHttpMessageHandler(() => new PassThroughHandler())
+            .ConfigurePrimaryHttpMessageHandler(() => _stub)
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            .RemoveAllLoggers();
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
         var factory = _services.GetRequiredService<IHttpClientFactory>();
         _authenticated = factory.CreateClient(AuthenticatedClientName);
         _plain = factory.CreateClient(PlainClientName);
+        _passThrough = factory.CreateClient(PassThroughClientName);
         _requestUri = new Uri(server.ApiBaseAddress, "echo");
 
         // Warm the token: the one and only token request of the run.
@@ -60,6 +70,8 @@ public class HotPathBenchmarks
         _precomputedHeader = new AuthenticationHeaderValue("Bearer", token);
         await PrecomputedHeader();
         BenchmarkSetup.Require(_stub.LastAuthorization == sent, $"the baseline sent Authorization '{_stub.LastAuthorization}', expected '{sent}'");
+        await PassThroughHandlerHop();
+        BenchmarkSetup.Require(_stub.LastAuthorization == sent, $"the pass-through client sent Authorization '{_stub.LastAuthorization}', expected '{sent}'");
 
         // A second authenticated request must reuse the cached token, byte for byte, without asking the server.
         await AuthenticatedHttp();
@@ -74,6 +86,7 @@ public class HotPathBenchmarks
         var tokenRequests = _server?.TokenRequests;
         _authenticated?.Dispose();
         _plain?.Dispose();
+        _passThrough?.Dispose();
         if (_services is not null)
         {
             await _services.DisposeAsync();
@@ -97,6 +110,14 @@ public class HotPathBenchmarks
     }
 
     [Benchmark]
+    public async Task PassThroughHandlerHop()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _requestUri);
+        request.Headers.Authorization = _precomputedHeader;
+        using var response = await _passThrough.SendAsync(request);
+    }
+
+    [Benchmark]
     public async Task AuthenticatedHttp()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, _requestUri);
@@ -112,4 +133,7 @@ public class HotPathBenchmarks
         using var response = await client.SendAsync(request);
         BenchmarkSetup.Require(response.IsSuccessStatusCode, $"the loopback API rejected the cached token: {(int)response.StatusCode}");
     }
+
+    /// <summary>A <see cref="DelegatingHandler"/> that adds nothing but itself to the chain.</summary>
+    private sealed class PassThroughHandler : DelegatingHandler;
 }

@@ -11,20 +11,26 @@ internal sealed class LoadTestOptions
 
     public int LifetimeSeconds { get; private set; } = 6;
 
-    public int Rounds { get; private set; } = 2;
+    public int Rounds { get; private set; } = 3;
 
     public double WarmupSeconds { get; private set; } = 2;
 
     public double WindowSeconds { get; private set; } = 1;
 
-    /// <summary>Adds a diagnostic phase: a plain IHttpClientFactory client (stock loggers) with the fixed header.</summary>
-    public bool FactoryFloor { get; private set; }
+    /// <summary>The length of one client's turn: the workers switch client every slice, round robin.</summary>
+    public double SliceSeconds { get; private set; } = 1;
+
+    /// <summary>
+    /// Adds diagnostic phases that locate any gap: a bare <c>HttpClient</c> over <c>SocketsHttpHandler</c>, and both
+    /// factory clients as shipped, with their request loggers in the chain.
+    /// </summary>
+    public bool Diagnostics { get; private set; }
 
     public string Out { get; private set; } = Path.Combine("benchmarks", "load-results");
 
     public const string Usage =
-        "usage: AuthenticatedHttp.LoadTest [--workers N=16] [--seconds M=30] [--lifetime S=6] [--rounds R=2] " +
-        "[--warmup W=2] [--window B=1] [--out DIR=benchmarks/load-results] [--factory-floor]";
+        "usage: AuthenticatedHttp.LoadTest [--workers N=16] [--seconds M=30] [--lifetime S=6] [--rounds R=3] " +
+        "[--warmup W=2] [--window B=1] [--slice T=1] [--out DIR=benchmarks/load-results] [--diagnostics]";
 
     public static LoadTestOptions Parse(IReadOnlyList<string> args)
     {
@@ -37,9 +43,9 @@ internal sealed class LoadTestOptions
                 throw new ArgumentException(Usage);
             }
 
-            if (name == "--factory-floor")
+            if (name == "--diagnostics")
             {
-                options.FactoryFloor = true;
+                options.Diagnostics = true;
                 continue;
             }
 
@@ -57,6 +63,7 @@ internal sealed class LoadTestOptions
                 case "--rounds": options.Rounds = PositiveInt(name, value); break;
                 case "--warmup": options.WarmupSeconds = NonNegativeDouble(name, value); break;
                 case "--window": options.WindowSeconds = NonNegativeDouble(name, value); break;
+                case "--slice": options.SliceSeconds = NonNegativeDouble(name, value) is > 0 and var slice ? slice : throw new ArgumentException("--slice must be positive."); break;
                 case "--out": options.Out = value; break;
                 default: throw new ArgumentException($"Unknown option {name}.\n{Usage}");
             }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using AuthenticatedHttp;
 using AuthenticatedHttp.LoadTest;
 using AuthenticatedHttp.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,56 +30,54 @@ var floorToken = await FetchTokenAsync(server);
 server.TokenLifetime = TimeSpan.FromSeconds(options.LifetimeSeconds);
 var floorHeader = new AuthenticationHeaderValue("Bearer", floorToken);
 
-// The factory's default primary handler since .NET 9 is a SocketsHttpHandler whose PooledConnectionLifetime is the
-// client's HandlerLifetime; both sides use an infinite lifetime so no handler or connection is rotated mid-run.
-using var floorClient = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = Timeout.InfiniteTimeSpan });
-
 var logs = new CountingLoggerProvider();
 var services = new ServiceCollection();
 services.AddLogging(b => b.ClearProviders().SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
-services.AddAuthenticatedHttpClient("api", o =>
-{
-    o.BaseAddress = server.ApiBaseAddress;
-    o.TokenEndpoint = server.TokenEndpoint;
-    o.ClientId = LoopbackAuthServerOptions.DefaultClientId;
-    o.ClientSecret = LoopbackAuthServerOptions.DefaultClientSecret;
-    o.RefreshBeforeExpiry = TimeSpan.FromMinutes(5); // the default; the effective window is min(5 min, lifetime / 2)
-}).SetHandlerLifetime(Timeout.InfiniteTimeSpan);
-services.AddHttpClient("plain").SetHandlerLifetime(Timeout.InfiniteTimeSpan); // only for --factory-floor
+// Two identical IHttpClientFactory chains but for the token handler: the factory's default primary handler (a
+// SocketsHttpHandler whose PooledConnectionLifetime is the handler lifetime), an infinite lifetime so nothing is
+// rotated mid-run, and no request loggers. "floor" is what a caller with a fixed header would use instead.
+services.AddAuthenticatedHttpClient("library", ConfigureLibrary).SetHandlerLifetime(Timeout.InfiniteTimeSpan).RemoveAllLoggers();
+services.AddHttpClient("floor").SetHandlerLifetime(Timeout.InfiniteTimeSpan).RemoveAllLoggers();
+// Diagnostics: the same two clients as shipped, request loggers in the chain (the library's credential-safe one,
+// the factory's stock pair; both find their category disabled, as most production filters leave them).
+services.AddAuthenticatedHttpClient("library-shipped", ConfigureLibrary).SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+services.AddHttpClient("factory-shipped").SetHandlerLifetime(Timeout.InfiniteTimeSpan);
 await using var provider = services.BuildServiceProvider();
-var libraryClient = provider.GetRequiredService<IHttpClientFactory>().CreateClient("api");
-var factoryClient = provider.GetRequiredService<IHttpClientFactory>().CreateClient("plain");
+var factory = provider.GetRequiredService<IHttpClientFactory>();
+// Diagnostic: no factory at all.
+using var bareClient = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = Timeout.InfiniteTimeSpan });
 
-Console.WriteLine($"Load test: {options.Workers} workers, {options.Rounds} round(s) of floor {options.Seconds} s + library {options.Seconds} s, " +
-                  $"token lifetime {options.LifetimeSeconds} s, warm-up {options.WarmupSeconds} s per phase, GET {uri}");
+(string Kind, HttpClient Client, AuthenticationHeaderValue? Header)[] clients = options.Diagnostics
+    ?
+    [
+        ("floor", factory.CreateClient("floor"), floorHeader),
+        ("library", factory.CreateClient("library"), null),
+        ("bare", bareClient, floorHeader),
+        ("factory-shipped", factory.CreateClient("factory-shipped"), floorHeader),
+        ("library-shipped", factory.CreateClient("library-shipped"), null),
+    ]
+    : [("floor", factory.CreateClient("floor"), floorHeader), ("library", factory.CreateClient("library"), null)];
+
+Console.WriteLine($"Load test: {options.Rounds} round(s) of {options.Seconds} s, {options.Workers} workers taking turns on {string.Join(", ", clients.Select(c => c.Kind))} " +
+                  $"in {options.SliceSeconds:0.##} s slices, token lifetime {options.LifetimeSeconds} s, warm-up {options.WarmupSeconds} s per round, GET {uri}");
 
 var phases = new List<PhaseSamples>();
 var totalUnauthorizedBefore = server.ApiUnauthorized;
 
-// JIT, tiering and connection pools of both clients and of the server settle before anything is measured.
-Console.WriteLine($"  initial warm-up: {InitialWarmupSeconds} s per client, not measured");
-await WarmAsync(floorClient, floorHeader);
-await WarmAsync(libraryClient, null);
-if (options.FactoryFloor)
-{
-    await WarmAsync(factoryClient, floorHeader);
-}
+// JIT, tiering and connection pools of every client and of the server settle before anything is measured.
+Console.WriteLine($"  initial warm-up: {InitialWarmupSeconds} s, all clients, not measured");
+await WarmAsync();
 
-// ABBA order (floor, library, library, floor, ...) so a slow drift of the shared machine does not favour one side.
+// The clients take turns in short slices rather than whole phases: this shared VM switches between speed levels for
+// tens of seconds at a time (see benchmarks/README.md), so only requests measured close together compare. (Running
+// them at the same time does not work: in a closed loop every worker waits in the same server queue, so all clients
+// get the same throughput whatever each costs.) The headline ratio is the median of the rounds.
 for (var round = 1; round <= options.Rounds; round++)
 {
-    string[] order = options.FactoryFloor ? ["floor", "factory", "library"] : ["floor", "library"];
-    foreach (var kind in round % 2 == 1 ? order : order.Reverse())
-    {
-        var phase = kind switch
-        {
-            "floor" => await RunPhaseAsync(kind, round, floorClient, floorHeader),
-            "factory" => await RunPhaseAsync(kind, round, factoryClient, floorHeader),
-            _ => await RunPhaseAsync(kind, round, libraryClient, null),
-        };
-        phases.Add(phase);
-        Console.WriteLine($"  round {round} {kind,-8} {phase.Throughput,9:F0} req/s, {phase.TokenRequestsMeasured} token requests, {phase.Failed} failed");
-    }
+    var roundPhases = await RunRoundAsync(round);
+    phases.AddRange(roundPhases);
+    Console.WriteLine($"  round {round}: " + string.Join(", ", roundPhases.Select(p => $"{p.Kind} {p.Throughput:F0} req/s ({p.Failed} failed)")) +
+                      $"; {roundPhases[0].TokenRequestsMeasured} token requests");
 }
 
 var report = new Report(options, command, loadAtStart, ReadLoadAverage(), phases, server.ApiUnauthorized - totalUnauthorizedBefore, server.TokenRequests, logs);
@@ -99,12 +98,11 @@ if (failures > 0)
 
 return 0;
 
-async Task<PhaseSamples> RunPhaseAsync(string kind, int round, HttpClient client, AuthenticationHeaderValue? header)
+async Task<PhaseSamples[]> RunRoundAsync(int round)
 {
-    var capacity = Math.Max(1024, (int)((options.Seconds + options.WarmupSeconds) * 40_000 / options.Workers));
-    var recorders = Enumerable.Range(0, options.Workers).Select(_ => new Recorder(capacity)).ToArray();
+    var capacity = Math.Max(1024, (int)((options.Seconds + options.WarmupSeconds) * 40_000 / options.Workers / clients.Length));
+    var recorders = Enumerable.Range(0, options.Workers).Select(_ => clients.Select(_ => new Recorder(capacity)).ToArray()).ToArray();
     var unauthorizedBefore = server.ApiUnauthorized;
-    var apiBefore = server.ApiRequests;
 
     // Pair the monotonic clock with the server's wall clock once; every token request is placed on this axis.
     var ts0 = Stopwatch.GetTimestamp();
@@ -114,6 +112,7 @@ async Task<PhaseSamples> RunPhaseAsync(string kind, int round, HttpClient client
     var measureStartTs = warmStartTs + (long)(options.WarmupSeconds * Stopwatch.Frequency);
     var measureEndTs = measureStartTs + (options.Seconds * Stopwatch.Frequency);
     var measureStartUtc = utc + TimeSpan.FromSeconds(options.WarmupSeconds);
+    var turns = new Turns(clients, measureStartTs, options.SliceSeconds);
 
     int backgroundBefore = 0, foregroundBefore = 0;
     var snapshot = Task.Run(async () =>
@@ -122,48 +121,61 @@ async Task<PhaseSamples> RunPhaseAsync(string kind, int round, HttpClient client
         backgroundBefore = logs.Background;
         foregroundBefore = logs.Foreground;
     });
-    var workers = recorders.Select(r => Task.Run(() => WorkerAsync(client, uri, header, measureEndTs, r))).ToArray();
-    await Task.WhenAll(workers);
+    await Task.WhenAll(recorders.Select(r => Task.Run(() => WorkerAsync(turns, uri, measureEndTs, r))));
     await snapshot;
 
-    var (starts, latencies, failed, failedAll, statuses, firstError) = PhaseSamples.Flatten(recorders, measureStartTs, measureEndTs);
     var moments = server.TokenRequestLog
         .Select(t => (t.ReceivedAt - measureStartUtc).TotalSeconds)
         .Where(s => s >= -options.WarmupSeconds - 0.5 && s <= options.Seconds + 0.5)
         .ToArray();
-    return new PhaseSamples
+    return clients.Select((c, i) =>
     {
-        Kind = kind,
-        Round = round,
-        Duration = options.Seconds,
-        StartSeconds = starts,
-        LatencyMs = latencies,
-        Failed = failed,
-        FailedIncludingWarmup = failedAll,
-        StatusCounts = statuses,
-        FirstError = firstError,
-        RefreshMoments = moments,
-        TokenRequestsMeasured = moments.Count(s => s >= 0 && s < options.Seconds),
-        ApiUnauthorized = server.ApiUnauthorized - unauthorizedBefore,
-        ApiRequests = server.ApiRequests - apiBefore,
-        BackgroundRefreshes = logs.Background - backgroundBefore,
-        ForegroundAcquisitions = logs.Foreground - foregroundBefore,
-    };
+        var (starts, latencies, failed, failedAll, statuses, firstError) = PhaseSamples.Flatten(recorders.Select(r => r[i]).ToArray(), measureStartTs, measureEndTs);
+        return new PhaseSamples
+        {
+            Kind = c.Kind,
+            Round = round,
+            Duration = options.Seconds,
+            ActiveSeconds = turns.SecondsOf(i, options.Seconds),
+            StartSeconds = starts,
+            LatencyMs = latencies,
+            Failed = failed,
+            FailedIncludingWarmup = failedAll,
+            StatusCounts = statuses,
+            FirstError = firstError,
+            RefreshMoments = moments,
+            TokenRequestsMeasured = moments.Count(s => s >= 0 && s < options.Seconds),
+            ApiUnauthorized = server.ApiUnauthorized - unauthorizedBefore,
+            BackgroundRefreshes = logs.Background - backgroundBefore,
+            ForegroundAcquisitions = logs.Foreground - foregroundBefore,
+        };
+    }).ToArray();
 }
 
-async Task WarmAsync(HttpClient client, AuthenticationHeaderValue? header)
+async Task WarmAsync()
 {
     var end = Stopwatch.GetTimestamp() + (InitialWarmupSeconds * Stopwatch.Frequency);
-    var recorders = Enumerable.Range(0, options.Workers).Select(_ => new Recorder(1024)).ToArray();
-    await Task.WhenAll(recorders.Select(r => Task.Run(() => WorkerAsync(client, uri, header, end, r))));
-    var failed = recorders.Sum(r => Enumerable.Range(0, r.Count).Count(i => r.Statuses[i] is < 200 or >= 300));
+    var turns = new Turns(clients, Stopwatch.GetTimestamp(), 0.25);
+    var recorders = Enumerable.Range(0, options.Workers).Select(_ => clients.Select(_ => new Recorder(1024)).ToArray()).ToArray();
+    await Task.WhenAll(recorders.Select(r => Task.Run(() => WorkerAsync(turns, uri, end, r))));
+    var all = recorders.SelectMany(r => r).ToArray();
+    var failed = all.Sum(r => Enumerable.Range(0, r.Count).Count(i => r.Statuses[i] is < 200 or >= 300));
     if (failed > 0)
     {
-        throw new InvalidOperationException($"{failed} warm-up request(s) failed: {recorders.Select(r => r.FirstError).FirstOrDefault(e => e is not null)}");
+        throw new InvalidOperationException($"{failed} warm-up request(s) failed: {all.Select(r => r.FirstError).FirstOrDefault(e => e is not null)}");
     }
 }
 
-static async Task WorkerAsync(HttpClient client, Uri uri, AuthenticationHeaderValue? header, long endTs, Recorder recorder)
+void ConfigureLibrary(AuthenticatedHttpClientOptions o)
+{
+    o.BaseAddress = server.ApiBaseAddress;
+    o.TokenEndpoint = server.TokenEndpoint;
+    o.ClientId = LoopbackAuthServerOptions.DefaultClientId;
+    o.ClientSecret = LoopbackAuthServerOptions.DefaultClientSecret;
+    o.RefreshBeforeExpiry = TimeSpan.FromMinutes(5); // the default; the effective window is min(5 min, lifetime / 2)
+}
+
+static async Task WorkerAsync(Turns turns, Uri uri, long endTs, Recorder[] recorders)
 {
     while (true)
     {
@@ -172,6 +184,10 @@ static async Task WorkerAsync(HttpClient client, Uri uri, AuthenticationHeaderVa
         {
             return;
         }
+
+        var turn = turns.At(start);
+        var (_, client, header) = turns.Clients[turn];
+        var recorder = recorders[turn];
 
         int status;
         try

@@ -48,7 +48,11 @@ internal sealed class PhaseSamples
 
     public required int Round { get; init; }
 
+    /// <summary>The round's measured length, seconds.</summary>
     public required double Duration { get; init; }
+
+    /// <summary>The seconds of the round that were this client's turn.</summary>
+    public required double ActiveSeconds { get; init; }
 
     /// <summary>Start of each measured request, seconds since the measured start.</summary>
     public required double[] StartSeconds { get; init; }
@@ -69,15 +73,16 @@ internal sealed class PhaseSamples
 
     public required int TokenRequestsMeasured { get; init; }
 
+    /// <summary>401s the API sent during the round, to all clients of the round (the server cannot tell them apart).</summary>
     public required int ApiUnauthorized { get; init; }
 
-    public required int ApiRequests { get; init; }
-
+    /// <summary>Background token acquisitions the library logged during the round (shared by the round's clients).</summary>
     public required int BackgroundRefreshes { get; init; }
 
     public required int ForegroundAcquisitions { get; init; }
 
-    public double Throughput => StartSeconds.Length / Duration;
+    /// <summary>Requests per second of this client's own turns.</summary>
+    public double Throughput => StartSeconds.Length / ActiveSeconds;
 
     public static (double[] Starts, double[] Latencies, int Failed, int FailedAll, Dictionary<int, int> Statuses, string? FirstError) Flatten(
         IReadOnlyList<Recorder> recorders, long measureStartTs, long measureEndTs)
@@ -120,5 +125,40 @@ internal sealed class PhaseSamples
         }
 
         return (starts.ToArray(), latencies.ToArray(), failed, failedAll, statuses, firstError);
+    }
+}
+
+/// <summary>
+/// Whose turn it is: time from <c>startTs</c> is cut into slices of <c>sliceSeconds</c> that go to the clients in
+/// order, round robin. Each request goes to the client whose turn it is when the request starts.
+/// </summary>
+internal sealed class Turns(
+    (string Kind, HttpClient Client, System.Net.Http.Headers.AuthenticationHeaderValue? Header)[] clients,
+    long startTs,
+    double sliceSeconds)
+{
+    private readonly long _sliceTicks = (long)(sliceSeconds * Stopwatch.Frequency);
+
+    public (string Kind, HttpClient Client, System.Net.Http.Headers.AuthenticationHeaderValue? Header)[] Clients => clients;
+
+    public int At(long timestamp)
+    {
+        var slice = timestamp >= startTs ? (timestamp - startTs) / _sliceTicks : ((timestamp - startTs) / _sliceTicks) - 1;
+        return (int)(((slice % clients.Length) + clients.Length) % clients.Length);
+    }
+
+    /// <summary>Seconds of [0, <paramref name="duration"/>) that were client <paramref name="index"/>'s turn.</summary>
+    public double SecondsOf(int index, double duration)
+    {
+        var total = 0.0;
+        for (var (slice, from) = (0L, 0.0); from < duration; slice++, from += sliceSeconds)
+        {
+            if (slice % clients.Length == index)
+            {
+                total += Math.Min(sliceSeconds, duration - from);
+            }
+        }
+
+        return total;
     }
 }

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace AuthenticatedHttp.LoadTest;
 
-/// <summary>Renders latency over time as a hand-written SVG: one panel per round, floor and library overlaid.</summary>
+/// <summary>Renders latency over time as a hand-written SVG: one panel per round, floor and library (taking turns) overlaid.</summary>
 internal static class SvgChart
 {
     private const double Bucket = 0.1;
@@ -39,7 +39,7 @@ internal static class SvgChart
         sb.AppendLine(Legend(ref lx, FloorColour, 1, "floor p99 (fixed header)"));
         sb.AppendLine(Legend(ref lx, LibraryColour, 1, "library p99"));
         sb.AppendLine(Legend(ref lx, LibraryColour, 0.3, "max (faint, same colours)"));
-        sb.AppendLine(Inv($"<line x1=\"{lx}\" y1=\"38\" x2=\"{lx + 24}\" y2=\"38\" stroke=\"{RefreshColour}\" stroke-dasharray=\"4 3\"/><text x=\"{lx + 30}\" y=\"42\">token request (refresh) during the library phase</text>"));
+        sb.AppendLine(Inv($"<line x1=\"{lx}\" y1=\"38\" x2=\"{lx + 24}\" y2=\"38\" stroke=\"{RefreshColour}\" stroke-dasharray=\"4 3\"/><text x=\"{lx + 30}\" y=\"42\">token request (refresh)</text>"));
 
         for (var round = 1; round <= rounds; round++)
         {
@@ -48,7 +48,7 @@ internal static class SvgChart
             double X(double seconds) => Left + (seconds / duration * plotWidth);
             double Y(double ms) => y0 + PanelHeight - (Math.Min(ms, yMax) / yMax * PanelHeight);
 
-            sb.AppendLine(Inv($"<text x=\"{Left}\" y=\"{y0 - 4}\" font-weight=\"bold\">Round {round}: floor and library phases, each on its own {duration:0} s axis (values above {yMax:0.##} ms drawn on the top edge)</text>"));
+            sb.AppendLine(Inv($"<text x=\"{Left}\" y=\"{y0 - 4}\" font-weight=\"bold\">Round {round}: floor and library taking turns (values above {yMax:0.##} ms drawn on the top edge)</text>"));
             sb.AppendLine(Inv($"<rect x=\"{Left}\" y=\"{y0}\" width=\"{plotWidth}\" height=\"{PanelHeight}\" fill=\"none\" stroke=\"#999\"/>"));
             for (var v = 0.0; v <= yMax + 1e-9; v += yStep)
             {
@@ -61,7 +61,7 @@ internal static class SvgChart
                 sb.AppendLine(Inv($"<line x1=\"{X(s):F1}\" y1=\"{y0 + PanelHeight}\" x2=\"{X(s):F1}\" y2=\"{y0 + PanelHeight + 4}\" stroke=\"#333\"/><text x=\"{X(s):F1}\" y=\"{y0 + PanelHeight + 16}\" text-anchor=\"middle\">{s:0}</text>"));
             }
 
-            sb.AppendLine(Inv($"<text x=\"{Left + (plotWidth / 2)}\" y=\"{y0 + PanelHeight + 31}\" text-anchor=\"middle\">time since the start of the measured phase (s)</text>"));
+            sb.AppendLine(Inv($"<text x=\"{Left + (plotWidth / 2)}\" y=\"{y0 + PanelHeight + 31}\" text-anchor=\"middle\">time since the start of the measured round (s)</text>"));
             sb.AppendLine(Inv($"<text transform=\"translate({Left - 44},{y0 + (PanelHeight / 2)}) rotate(-90)\" text-anchor=\"middle\">latency (ms)</text>"));
 
             if (phases.FirstOrDefault(p => p.Round == round && p.Kind == "library") is { } library)
@@ -95,18 +95,24 @@ internal static class SvgChart
         return s;
     }
 
+    /// <summary>A path through the non-empty buckets; a bucket with no requests (another client's turn) breaks the line.</summary>
     private static string Polyline(double[] values, string colour, double opacity, Func<double, double> x, Func<double, double> y)
     {
-        var points = new StringBuilder();
+        var path = new StringBuilder();
+        var move = true;
         for (var i = 0; i < values.Length; i++)
         {
-            if (!double.IsNaN(values[i]))
+            if (double.IsNaN(values[i]))
             {
-                points.Append(Inv($"{x((i + 0.5) * Bucket):F1},{y(values[i]):F1} "));
+                move = true;
+                continue;
             }
+
+            path.Append(Inv($"{(move ? 'M' : 'L')}{x((i + 0.5) * Bucket):F1},{y(values[i]):F1} "));
+            move = false;
         }
 
-        return Inv($"<polyline fill=\"none\" stroke=\"{colour}\" stroke-opacity=\"{opacity}\" stroke-width=\"1.5\" points=\"{points.ToString().TrimEnd()}\"/>");
+        return Inv($"<path fill=\"none\" stroke=\"{colour}\" stroke-opacity=\"{opacity}\" stroke-width=\"1.5\" d=\"{path.ToString().TrimEnd()}\"/>");
     }
 
     private static (double Max, double Step) NiceScale(double value)
