@@ -21,7 +21,7 @@ internal sealed class LoadTestOptions
     public double SliceSeconds { get; private set; } = 1;
 
     /// <summary>
-    /// Adds diagnostic phases that locate any gap: a bare <c>HttpClient</c> over <c>SocketsHttpHandler</c>, and both
+    /// Adds diagnostic samples that locate any gap: a bare <c>HttpClient</c> over <c>SocketsHttpHandler</c>, and both
     /// factory clients as shipped, with their request loggers in the chain.
     /// </summary>
     public bool Diagnostics { get; private set; }

@@ -61,44 +61,44 @@ using var bareClient = new HttpClient(new SocketsHttpHandler { PooledConnectionL
 Console.WriteLine($"Load test: {options.Rounds} round(s) of {options.Seconds} s, {options.Workers} workers taking turns on {string.Join(", ", clients.Select(c => c.Kind))} " +
                   $"in {options.SliceSeconds:0.##} s slices, token lifetime {options.LifetimeSeconds} s, warm-up {options.WarmupSeconds} s per round, GET {uri}");
 
-var phases = new List<PhaseSamples>();
+var samples = new List<ClientSamples>();
 var totalUnauthorizedBefore = server.ApiUnauthorized;
 
 // JIT, tiering and connection pools of every client and of the server settle before anything is measured.
 Console.WriteLine($"  initial warm-up: {InitialWarmupSeconds} s, all clients, not measured");
 await WarmAsync();
 
-// The clients take turns in short slices rather than whole phases: this shared VM switches between speed levels for
+// The clients take turns in short slices rather than whole samples: this shared VM switches between speed levels for
 // tens of seconds at a time (see benchmarks/README.md), so only requests measured close together compare. (Running
 // them at the same time does not work: in a closed loop every worker waits in the same server queue, so all clients
 // get the same throughput whatever each costs.) The headline ratio is the median of the rounds.
 for (var round = 1; round <= options.Rounds; round++)
 {
-    var roundPhases = await RunRoundAsync(round);
-    phases.AddRange(roundPhases);
-    Console.WriteLine($"  round {round}: " + string.Join(", ", roundPhases.Select(p => $"{p.Kind} {p.Throughput:F0} req/s ({p.Failed} failed)")) +
-                      $"; {roundPhases[0].TokenRequestsMeasured} token requests");
+    var roundSamples = await RunRoundAsync(round);
+    samples.AddRange(roundSamples);
+    Console.WriteLine($"  round {round}: " + string.Join(", ", roundSamples.Select(p => $"{p.Kind} {p.Throughput:F0} req/s ({p.Failed} failed)")) +
+                      $"; {roundSamples[0].TokenRequestsMeasured} token requests");
 }
 
-var report = new Report(options, command, loadAtStart, ReadLoadAverage(), phases, server.ApiUnauthorized - totalUnauthorizedBefore, server.TokenRequests, logs);
+var report = new Report(options, command, loadAtStart, ReadLoadAverage(), samples, server.ApiUnauthorized - totalUnauthorizedBefore, server.TokenRequests, logs);
 Console.WriteLine();
 Console.WriteLine(report.Table());
 Console.WriteLine(report.Verdicts());
 Directory.CreateDirectory(options.Out);
 await File.WriteAllTextAsync(Path.Combine(options.Out, "results.md"), report.Markdown());
-await File.WriteAllTextAsync(Path.Combine(options.Out, "latency.svg"), SvgChart.Render(phases, options));
+await File.WriteAllTextAsync(Path.Combine(options.Out, "latency.svg"), SvgChart.Render(samples, options));
 Console.WriteLine($"Wrote {Path.Combine(options.Out, "results.md")} and {Path.Combine(options.Out, "latency.svg")}");
 
-var failures = phases.Sum(p => p.FailedIncludingWarmup);
+var failures = samples.Sum(p => p.FailedIncludingWarmup);
 if (failures > 0)
 {
-    await Console.Error.WriteLineAsync($"{failures} request(s) failed; first error: {phases.Select(p => p.FirstError).FirstOrDefault(e => e is not null)}");
+    await Console.Error.WriteLineAsync($"{failures} request(s) failed; first error: {samples.Select(p => p.FirstError).FirstOrDefault(e => e is not null)}");
     return 1;
 }
 
 return 0;
 
-async Task<PhaseSamples[]> RunRoundAsync(int round)
+async Task<ClientSamples[]> RunRoundAsync(int round)
 {
     var capacity = Math.Max(1024, (int)((options.Seconds + options.WarmupSeconds) * 40_000 / options.Workers / clients.Length));
     var recorders = Enumerable.Range(0, options.Workers).Select(_ => clients.Select(_ => new Recorder(capacity)).ToArray()).ToArray();
@@ -130,8 +130,8 @@ async Task<PhaseSamples[]> RunRoundAsync(int round)
         .ToArray();
     return clients.Select((c, i) =>
     {
-        var (starts, latencies, failed, failedAll, statuses, firstError) = PhaseSamples.Flatten(recorders.Select(r => r[i]).ToArray(), measureStartTs, measureEndTs);
-        return new PhaseSamples
+        var (starts, latencies, failed, failedAll, statuses, firstError) = ClientSamples.Flatten(recorders.Select(r => r[i]).ToArray(), measureStartTs, measureEndTs);
+        return new ClientSamples
         {
             Kind = c.Kind,
             Round = round,

@@ -41,8 +41,8 @@ internal sealed class Recorder(int capacity)
     }
 }
 
-/// <summary>Flattened samples of one phase on the phase's time axis (seconds since the measured start).</summary>
-internal sealed class PhaseSamples
+/// <summary>One client's requests in one round, flattened onto the round's time axis (seconds since the measured start).</summary>
+internal sealed class ClientSamples
 {
     public required string Kind { get; init; }
 
@@ -68,7 +68,7 @@ internal sealed class PhaseSamples
 
     public required string? FirstError { get; init; }
 
-    /// <summary>Token requests the server received, seconds on this phase's axis (warm-up included, so negative is possible).</summary>
+    /// <summary>Token requests the server received, seconds on the round's axis (warm-up included, so negative is possible).</summary>
     public required double[] RefreshMoments { get; init; }
 
     public required int TokenRequestsMeasured { get; init; }

@@ -5,13 +5,13 @@ using System.Text;
 
 namespace AuthenticatedHttp.LoadTest;
 
-/// <summary>Turns the phases into the stdout table, the verdicts and results.md.</summary>
+/// <summary>Turns the samples into the stdout table, the verdicts and results.md.</summary>
 internal sealed class Report(
     LoadTestOptions options,
     string command,
     string loadAtStart,
     string loadAtEnd,
-    IReadOnlyList<PhaseSamples> phases,
+    IReadOnlyList<ClientSamples> samples,
     int apiUnauthorizedWholeRun,
     int tokenRequestsWholeRun,
     CountingLoggerProvider logs)
@@ -20,7 +20,7 @@ internal sealed class Report(
     private const double ThroughputGoal = 0.95;
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    private IEnumerable<PhaseSamples> Of(string kind) => phases.Where(p => p.Kind == kind);
+    private IEnumerable<ClientSamples> Of(string kind) => samples.Where(p => p.Kind == kind);
 
     private double Throughput(string kind) => Of(kind).Sum(p => p.StartSeconds.Length) / Of(kind).Sum(p => p.ActiveSeconds);
 
@@ -38,7 +38,7 @@ internal sealed class Report(
     }
 
     private IEnumerable<(int Round, double Ratio)> RoundRatios(string kind, string over) =>
-        phases.GroupBy(p => p.Round)
+        samples.GroupBy(p => p.Round)
             .Where(g => g.Any(p => p.Kind == kind) && g.Any(p => p.Kind == over))
             .Select(g => (g.Key, g.First(p => p.Kind == kind).Throughput / g.First(p => p.Kind == over).Throughput));
 
@@ -78,14 +78,14 @@ internal sealed class Report(
         // Token requests, 401s and background refreshes belong to the round, not to one client: shown once per round.
         sb.AppendLine("| client | round | requests | req/s | p50 ms | p99 ms | max ms | failed | round: token requests | round: API 401s | round: background refreshes |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var p in phases)
+        foreach (var p in samples)
         {
             var s = LatencySummary.Of(p.LatencyMs);
             var round = p.Kind == "library" ? string.Create(Inv, $"{p.TokenRequestsMeasured} | {p.ApiUnauthorized} | {p.BackgroundRefreshes}") : " | | ";
             sb.AppendLine(Inv, $"| {p.Kind} | {p.Round} | {p.StartSeconds.Length} | {p.Throughput:F0} | {s.P50:F2} | {s.P99:F2} | {s.Max:F1} | {p.Failed} | {round} |");
         }
 
-        foreach (var kind in phases.Select(p => p.Kind).Distinct())
+        foreach (var kind in samples.Select(p => p.Kind).Distinct())
         {
             var s = Overall(kind);
             var rounds = kind == "library"
@@ -144,12 +144,12 @@ internal sealed class Report(
         sb.AppendLine(Inv, $"- .NET: SDK {SdkVersion()}, runtime {RuntimeInformation.FrameworkDescription}, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC");
         sb.AppendLine(Inv, $"- Load average (/proc/loadavg) at start: `{loadAtStart}`, at end: `{loadAtEnd}`");
         sb.AppendLine(Inv, $"- Workload: {options.Workers} concurrent workers, each in a loop `GET api/echo` (no think time) against `AuthenticatedHttp.Testing.LoopbackAuthServer` (Kestrel on 127.0.0.1, in the same process)");
-        sb.AppendLine(Inv, $"- Rounds: first 5 s of load on all clients, not measured; then {options.Rounds} round(s) of {options.Seconds} s, each preceded by {options.WarmupSeconds:0.##} s of the same load that is not measured. Within a round the workers **take turns on the clients in {options.SliceSeconds:0.##} s slices** (floor, library, floor, …): each request goes to the client whose turn it is when it starts, and a client's throughput is its requests over its own turns. Whole phases one after another do not compare on this VM, which switches speed levels for tens of seconds at a time (a run of 15 s phases gave per-round ratios from 0.70 to 1.04 for the same code); running the clients at the same time does not either, because in a closed loop every worker waits in the same server queue and all clients get the same throughput whatever each costs");
+        sb.AppendLine(Inv, $"- Rounds: first 5 s of load on all clients, not measured; then {options.Rounds} round(s) of {options.Seconds} s, each preceded by {options.WarmupSeconds:0.##} s of the same load that is not measured. Within a round the workers **take turns on the clients in {options.SliceSeconds:0.##} s slices** (floor, library, floor, …): each request goes to the client whose turn it is when it starts, and a client's throughput is its requests over its own turns. Whole samples one after another do not compare on this VM, which switches speed levels for tens of seconds at a time (a run of 15 s samples gave per-round ratios from 0.70 to 1.04 for the same code); running the clients at the same time does not either, because in a closed loop every worker waits in the same server queue and all clients get the same throughput whatever each costs");
         sb.AppendLine("- Floor: `AddHttpClient(\"floor\")` from `IHttpClientFactory`, `RemoveAllLoggers()`; the caller sets a fixed `Authorization: Bearer` header with a 1-hour token fetched by hand before the run. The same chain as the library's but for the token handler");
         sb.AppendLine(Inv, $"- Library: `AddAuthenticatedHttpClient(\"library\", …)` from the same factory, `RemoveAllLoggers()`, server token lifetime {options.LifetimeSeconds} s, `RefreshBeforeExpiry` 5 min → effective window {options.LifetimeSeconds / 2.0:0.#} s (lifetime / 2), so a background refresh about every {options.LifetimeSeconds / 2.0:0.#} s");
         if (options.Diagnostics)
         {
-            sb.AppendLine("- Diagnostic phases (`--diagnostics`), not part of the goals: `bare`, a plain `HttpClient` over `new SocketsHttpHandler()` with the floor's fixed header (no factory at all); `factory-shipped`, `AddHttpClient` with the factory's stock request loggers and the fixed header; `library-shipped`, `AddAuthenticatedHttpClient` with its credential-safe request logger. The request-logger categories are disabled (only the library's own `AuthenticatedHttp.*` events are counted)");
+            sb.AppendLine("- Diagnostic samples (`--diagnostics`), not part of the goals: `bare`, a plain `HttpClient` over `new SocketsHttpHandler()` with the floor's fixed header (no factory at all); `factory-shipped`, `AddHttpClient` with the factory's stock request loggers and the fixed header; `library-shipped`, `AddAuthenticatedHttpClient` with its credential-safe request logger. The request-logger categories are disabled (only the library's own `AuthenticatedHttp.*` events are counted)");
         }
 
         sb.AppendLine("- All clients: the factory's default primary handler (or `SocketsHttpHandler` for `bare`), infinite handler / pooled-connection lifetime (no rotation during the run), default `HttpClient` settings otherwise");
@@ -163,7 +163,7 @@ internal sealed class Report(
         sb.AppendLine();
         sb.AppendLine(Inv, $"Whole run (warm-ups included): {tokenRequestsWholeRun} token requests at the server (1 of them the floor's hand-fetched token); " +
                            $"the library logged {logs.Foreground} foreground and {logs.Background} background token acquisitions and {logs.WarningsOrErrors} warnings/errors; " +
-                           $"the API sent {apiUnauthorizedWholeRun} × 401; {phases.Sum(p => p.FailedIncludingWarmup)} requests failed.");
+                           $"the API sent {apiUnauthorizedWholeRun} × 401; {samples.Sum(p => p.FailedIncludingWarmup)} requests failed.");
         sb.AppendLine();
         sb.AppendLine("### Per refresh boundary (library)");
         sb.AppendLine();

@@ -23,22 +23,22 @@ internal readonly record struct LatencySummary(int Count, double P50, double P99
     }
 }
 
-/// <summary>Per-bucket p99 and max over a phase's time axis.</summary>
+/// <summary>Per-bucket p99 and max over a round's time axis (empty buckets, where another client had its turn, are NaN).</summary>
 internal sealed record Series(double BucketSeconds, double[] P99, double[] Max, int[] Count)
 {
-    public static Series Of(PhaseSamples phase, double bucketSeconds)
+    public static Series Of(ClientSamples client, double bucketSeconds)
     {
-        var buckets = (int)Math.Ceiling(phase.Duration / bucketSeconds);
+        var buckets = (int)Math.Ceiling(client.Duration / bucketSeconds);
         var lists = new List<double>[buckets];
         for (var i = 0; i < buckets; i++)
         {
             lists[i] = [];
         }
 
-        for (var i = 0; i < phase.StartSeconds.Length; i++)
+        for (var i = 0; i < client.StartSeconds.Length; i++)
         {
-            var b = Math.Clamp((int)(phase.StartSeconds[i] / bucketSeconds), 0, buckets - 1);
-            lists[b].Add(phase.LatencyMs[i]);
+            var b = Math.Clamp((int)(client.StartSeconds[i] / bucketSeconds), 0, buckets - 1);
+            lists[b].Add(client.LatencyMs[i]);
         }
 
         var p99 = new double[buckets];

@@ -18,10 +18,10 @@ internal static class SvgChart
     private const string RefreshColour = "#d62728";
     private static readonly double[] NiceFactors = [1.0, 2.0, 2.5, 5.0, 10.0];
 
-    public static string Render(IReadOnlyList<PhaseSamples> phases, LoadTestOptions options)
+    public static string Render(IReadOnlyList<ClientSamples> samples, LoadTestOptions options)
     {
-        var rounds = phases.Max(p => p.Round);
-        var series = phases.ToDictionary(p => (p.Kind, p.Round), p => Series.Of(p, Bucket));
+        var rounds = samples.Max(p => p.Round);
+        var series = samples.ToDictionary(p => (p.Kind, p.Round), p => Series.Of(p, Bucket));
         // The axis shows every library p99 bucket and all but the worst 0.5% of the other buckets: one burst of outside
         // load on the shared machine must not flatten the lines the chart is about. Clipped values sit on the top edge.
         var libraryHighest = series.Where(e => e.Key.Kind == "library").SelectMany(e => e.Value.P99).Where(v => !double.IsNaN(v)).DefaultIfEmpty(1).Max();
@@ -44,7 +44,7 @@ internal static class SvgChart
         for (var round = 1; round <= rounds; round++)
         {
             var y0 = Top + ((round - 1) * (PanelHeight + PanelGap)) + 12;
-            var duration = phases.Where(p => p.Round == round).Max(p => p.Duration);
+            var duration = samples.Where(p => p.Round == round).Max(p => p.Duration);
             double X(double seconds) => Left + (seconds / duration * plotWidth);
             double Y(double ms) => y0 + PanelHeight - (Math.Min(ms, yMax) / yMax * PanelHeight);
 
@@ -64,7 +64,7 @@ internal static class SvgChart
             sb.AppendLine(Inv($"<text x=\"{Left + (plotWidth / 2)}\" y=\"{y0 + PanelHeight + 31}\" text-anchor=\"middle\">time since the start of the measured round (s)</text>"));
             sb.AppendLine(Inv($"<text transform=\"translate({Left - 44},{y0 + (PanelHeight / 2)}) rotate(-90)\" text-anchor=\"middle\">latency (ms)</text>"));
 
-            if (phases.FirstOrDefault(p => p.Round == round && p.Kind == "library") is { } library)
+            if (samples.FirstOrDefault(p => p.Round == round && p.Kind == "library") is { } library)
             {
                 var n = 0;
                 foreach (var m in library.RefreshMoments.Where(m => m >= 0 && m <= duration))
