@@ -79,7 +79,11 @@ internal sealed class BearerTokenHandler(
     private async Task<HttpResponseMessage> CompleteAsync(Task<HttpResponseMessage> sending, HttpRequestMessage request, Uri? sentTo, CachedToken token, CancellationToken cancellationToken)
     {
         var response = await sending.ConfigureAwait(false);
-        return await ResendIfUnauthorizedAsync(response, request, sentTo, token, cancellationToken).ConfigureAwait(false);
+
+        // The common answer returns here: calling ResendIfUnauthorizedAsync for it would allocate a second task.
+        return response.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            ? response
+            : await ResendIfUnauthorizedAsync(response, request, sentTo, token, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<HttpResponseMessage> ResendIfUnauthorizedAsync(HttpResponseMessage response, HttpRequestMessage request, Uri? sentTo, CachedToken token, CancellationToken cancellationToken)
