@@ -25,6 +25,10 @@ public class HotPathBenchmarks
     private HttpClient _plain = null!;
     private HttpClient _passThrough = null!;
     private Uri _requestUri = null!;
+
+    /// <summary>false: the stub answers at once (the handlers' synchronous fast path); true: it answers later, as real I/O does.</summary>
+    [Params(false, true)]
+    public bool InnerCompletesLater { get; set; }
     private AuthenticationHeaderValue _precomputedHeader = null!;
 
     [GlobalSetup]
@@ -78,6 +82,7 @@ public class HotPathBenchmarks
         BenchmarkSetup.Require(_stub.LastAuthorization == sent, $"the authenticated client's second request sent '{_stub.LastAuthorization}', expected '{sent}'");
         BenchmarkSetup.Require(server.TokenRequests == 1, $"the cached token was not reused: {server.TokenRequests} token requests");
         _stub.CaptureAuthorization = false;
+        _stub.CompletesLater = InnerCompletesLater;
     }
 
     [GlobalCleanup]

@@ -3,12 +3,18 @@ using System.Net;
 namespace AuthenticatedHttp.Benchmarks;
 
 /// <summary>
-/// The primary handler under both clients: returns one preallocated, already-completed 200 response, so the
-/// measurement is the handler chain and nothing else.
+/// The primary handler under every client: returns one preallocated 200 response, by default as an already-completed
+/// task, so the measurement is the handler chain and nothing else.
 /// </summary>
 internal sealed class StubPrimaryHandler : HttpMessageHandler
 {
     private readonly Task<HttpResponseMessage> _response = Task.FromResult<HttpResponseMessage>(new ReusableResponse());
+
+    /// <summary>
+    /// When true, every answer completes later, on the thread pool (after <see cref="Task.Yield"/>), as real I/O does:
+    /// the handlers above must then await it. The stub's own cost for that is the same under every client.
+    /// </summary>
+    public bool CompletesLater { get; set; }
 
     /// <summary>When true, <see cref="LastAuthorization"/> records each request's header (used only in setup: it allocates).</summary>
     public bool CaptureAuthorization { get; set; }
@@ -23,7 +29,13 @@ internal sealed class StubPrimaryHandler : HttpMessageHandler
             LastAuthorization = request.Headers.Authorization?.ToString();
         }
 
-        return _response;
+        return CompletesLater ? AnswerLaterAsync() : _response;
+    }
+
+    private async Task<HttpResponseMessage> AnswerLaterAsync()
+    {
+        await Task.Yield();
+        return await _response;
     }
 
     protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken) =>
