@@ -107,9 +107,8 @@ public sealed class TokenDestinationTests : IDisposable
     [Fact]
     public async Task FreshTokenPath_AllocatesNothingBeyondTheInnerHandler()
     {
-        var options = new AuthenticatedHttpClientOptions { BaseAddress = new Uri("https://api.example/") };
         using var inner = new CompletedHandler();
-        using var handler = new BearerTokenHandler(_tokens.Slot, TokenDestinationPolicy.From(options), options, "orders", _tokens.Time, _logger) { InnerHandler = inner };
+        using var handler = Handler(_ => { }, inner);
         using var invoker = new HttpMessageInvoker(handler);
         using var request = new HttpRequestMessage(HttpMethod.Get, "https://api.example/orders");
         await _tokens.Slot.GetTokenAsync(_ct);
@@ -130,9 +129,8 @@ public sealed class TokenDestinationTests : IDisposable
         // Real I/O: the inner task is still running when the handler looks at it, so the handler must await it (for
         // the 401 check). That costs one async state machine box (208 B on .NET 10); a second task on the way out, as
         // the common answer once cost (464 B in all), is a regression.
-        var options = new AuthenticatedHttpClientOptions { BaseAddress = new Uri("https://api.example/") };
         using var inner = new PendingHandler();
-        using var handler = new BearerTokenHandler(_tokens.Slot, TokenDestinationPolicy.From(options), options, "orders", _tokens.Time, _logger) { InnerHandler = inner };
+        using var handler = Handler(_ => { }, inner);
         using var withHandler = new HttpMessageInvoker(handler);
         using var innerOnly = new HttpMessageInvoker(inner, disposeHandler: false);
         using var request = new HttpRequestMessage(HttpMethod.Get, "https://api.example/orders");
@@ -163,11 +161,13 @@ public sealed class TokenDestinationTests : IDisposable
         }
     }
 
-    private HttpClient Client(Action<AuthenticatedHttpClientOptions> configure)
+    private HttpClient Client(Action<AuthenticatedHttpClientOptions> configure) => new(Handler(configure, _stub));
+
+    private BearerTokenHandler Handler(Action<AuthenticatedHttpClientOptions> configure, HttpMessageHandler inner)
     {
         var options = new AuthenticatedHttpClientOptions { BaseAddress = new Uri("https://api.example/") };
         configure(options);
-        return new(new BearerTokenHandler(_tokens.Slot, TokenDestinationPolicy.From(options), options, "orders", _tokens.Time, _logger) { InnerHandler = _stub });
+        return new BearerTokenHandler(_tokens.Slot, TokenDestinationPolicy.From(options), options, "orders", _tokens.Time, _logger) { InnerHandler = inner };
     }
 
     /// <summary>Answers synchronously with one cached response, like the benchmark's primary handler.</summary>
