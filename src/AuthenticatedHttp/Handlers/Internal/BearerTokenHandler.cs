@@ -38,7 +38,7 @@ internal sealed class BearerTokenHandler(
         request.Headers.Authorization = token.Header;
         var sentTo = request.RequestUri; // a redirect below us may replace it
         var sending = base.SendAsync(request, cancellationToken);
-        if (sending.IsCompletedSuccessfully && sending.Result.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden))
+        if (sending.IsCompletedSuccessfully && !IsRefusal(sending.Result))
         {
             return sending;
         }
@@ -73,7 +73,7 @@ internal sealed class BearerTokenHandler(
         request.Headers.Authorization = token.Header;
         var sentTo = request.RequestUri;
         var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        return await ResendIfUnauthorizedAsync(response, request, sentTo, token, cancellationToken).ConfigureAwait(false);
+        return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
     }
 
     private async Task<HttpResponseMessage> CompleteAsync(Task<HttpResponseMessage> sending, HttpRequestMessage request, Uri? sentTo, CachedToken token, CancellationToken cancellationToken)
@@ -81,18 +81,15 @@ internal sealed class BearerTokenHandler(
         var response = await sending.ConfigureAwait(false);
 
         // The common answer returns here: calling ResendIfUnauthorizedAsync for it would allocate a second task.
-        return response.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
-            ? response
-            : await ResendIfUnauthorizedAsync(response, request, sentTo, token, cancellationToken).ConfigureAwait(false);
+        return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
     }
 
+    /// <summary>401 and 403 are the answers this handler acts on; every other one passes through untouched.</summary>
+    private static bool IsRefusal(HttpResponseMessage response) => response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden;
+
+    /// <summary>Handles a 401 or 403 (<see cref="IsRefusal"/>): resends a 401 once when it may, and explains what it returns.</summary>
     private async Task<HttpResponseMessage> ResendIfUnauthorizedAsync(HttpResponseMessage response, HttpRequestMessage request, Uri? sentTo, CachedToken token, CancellationToken cancellationToken)
     {
-        if (response.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden))
-        {
-            return response;
-        }
-
         var method = request.Method.Method;
         var path = request.RequestUri?.AbsolutePath ?? string.Empty; // never the query string
         var challenges = WwwAuthenticateParser.Parse(response);
@@ -140,7 +137,7 @@ internal sealed class BearerTokenHandler(
         request.Headers.Authorization = renewed.Header;
         var second = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         slot.Metrics.UnauthorizedResent(clientName, succeeded: second.StatusCode != HttpStatusCode.Unauthorized);
-        if (second.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden))
+        if (!IsRefusal(second))
         {
             return second;
         }
