@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AuthenticatedHttp.LoadTest;
 
@@ -20,7 +21,7 @@ internal sealed class CountingLoggerProvider : ILoggerProvider
     public int WarningsOrErrors => Volatile.Read(ref _warnings);
 
     public ILogger CreateLogger(string categoryName) =>
-        categoryName.StartsWith("AuthenticatedHttp.", StringComparison.Ordinal) ? new CountingLogger(this) : DisabledLogger.Instance;
+        categoryName.StartsWith("AuthenticatedHttp.", StringComparison.Ordinal) ? new CountingLogger(this) : NullLogger.Instance;
 
     public void Dispose()
     {
@@ -59,20 +60,6 @@ internal sealed class CountingLoggerProvider : ILoggerProvider
                     }
                 }
             }
-        }
-    }
-
-    private sealed class DisabledLogger : ILogger
-    {
-        public static readonly DisabledLogger Instance = new();
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => false;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
         }
     }
 }

@@ -15,6 +15,7 @@ internal sealed class LoadTestOptions
 
     public double WarmupSeconds { get; private set; } = 2;
 
+    /// <summary>Requests started within ± this many seconds of a token request count as "near a refresh".</summary>
     public double WindowSeconds { get; private set; } = 1;
 
     /// <summary>The length of one client's turn: the workers switch client every slice, round robin.</summary>
@@ -30,7 +31,7 @@ internal sealed class LoadTestOptions
 
     public const string Usage =
         "usage: AuthenticatedHttp.LoadTest [--workers N=16] [--seconds M=30] [--lifetime S=6] [--rounds R=3] " +
-        "[--warmup W=2] [--window B=1] [--slice T=1] [--out DIR=benchmarks/load-results] [--diagnostics]";
+        "[--warmup W=2] [--window S=1] [--slice T=1] [--out DIR=benchmarks/load-results] [--diagnostics]";
 
     public static LoadTestOptions Parse(IReadOnlyList<string> args)
     {
@@ -63,7 +64,7 @@ internal sealed class LoadTestOptions
                 case "--rounds": options.Rounds = PositiveInt(name, value); break;
                 case "--warmup": options.WarmupSeconds = NonNegativeDouble(name, value); break;
                 case "--window": options.WindowSeconds = NonNegativeDouble(name, value); break;
-                case "--slice": options.SliceSeconds = NonNegativeDouble(name, value) is > 0 and var slice ? slice : throw new ArgumentException("--slice must be positive."); break;
+                case "--slice": options.SliceSeconds = PositiveDouble(name, value); break;
                 case "--out": options.Out = value; break;
                 default: throw new ArgumentException($"Unknown option {name}.\n{Usage}");
             }
@@ -81,6 +82,9 @@ internal sealed class LoadTestOptions
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
             ? n
             : throw new ArgumentException($"{name} must be a positive integer, not '{value}'.");
+
+    private static double PositiveDouble(string name, string value) =>
+        NonNegativeDouble(name, value) is > 0 and var d ? d : throw new ArgumentException($"{name} must be positive, not '{value}'.");
 
     private static double NonNegativeDouble(string name, string value) =>
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d >= 0

@@ -58,6 +58,12 @@ using var bareClient = new HttpClient(new SocketsHttpHandler { PooledConnectionL
     ]
     : [("floor", factory.CreateClient("floor"), floorHeader), ("library", factory.CreateClient("library"), null)];
 
+if (options.Seconds < options.SliceSeconds * clients.Length)
+{
+    await Console.Error.WriteLineAsync($"--seconds {options.Seconds} leaves some of the {clients.Length} clients no {options.SliceSeconds:0.##} s turn in a round; raise --seconds or lower --slice.");
+    return 2;
+}
+
 Console.WriteLine($"Load test: {options.Rounds} round(s) of {options.Seconds} s, {options.Workers} workers taking turns on {string.Join(", ", clients.Select(c => c.Kind))} " +
                   $"in {options.SliceSeconds:0.##} s slices, token lifetime {options.LifetimeSeconds} s, warm-up {options.WarmupSeconds} s per round, GET {uri}");
 
@@ -80,7 +86,7 @@ for (var round = 1; round <= options.Rounds; round++)
                       $"; {roundSamples[0].TokenRequestsMeasured} token requests");
 }
 
-var report = new Report(options, command, loadAtStart, ReadLoadAverage(), samples, server.ApiUnauthorized - totalUnauthorizedBefore, server.TokenRequests, logs);
+var report = new Report(options, command, loadAtStart, ReadLoadAverage(), samples, server.ApiUnauthorized - totalUnauthorizedBefore, server.TokenRequests, logs, InitialWarmupSeconds);
 Console.WriteLine();
 Console.WriteLine(report.Table());
 Console.WriteLine(report.Verdicts());
@@ -101,7 +107,6 @@ return 0;
 async Task<ClientSamples[]> RunRoundAsync(int round)
 {
     var capacity = Math.Max(1024, (int)((options.Seconds + options.WarmupSeconds) * 40_000 / options.Workers / clients.Length));
-    var recorders = Enumerable.Range(0, options.Workers).Select(_ => clients.Select(_ => new Recorder(capacity)).ToArray()).ToArray();
     var unauthorizedBefore = server.ApiUnauthorized;
 
     // Pair the monotonic clock with the server's wall clock once; every token request is placed on this axis.
@@ -114,14 +119,14 @@ async Task<ClientSamples[]> RunRoundAsync(int round)
     var measureStartUtc = utc + TimeSpan.FromSeconds(options.WarmupSeconds);
     var turns = new Turns(clients, measureStartTs, options.SliceSeconds);
 
-    int backgroundBefore = 0, foregroundBefore = 0;
+    var backgroundBefore = 0;
     var snapshot = Task.Run(async () =>
     {
-        await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), measureStartTs));
+        var untilMeasured = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), measureStartTs);
+        await Task.Delay(untilMeasured > TimeSpan.Zero ? untilMeasured : TimeSpan.Zero);
         backgroundBefore = logs.Background;
-        foregroundBefore = logs.Foreground;
     });
-    await Task.WhenAll(recorders.Select(r => Task.Run(() => WorkerAsync(turns, uri, measureEndTs, r))));
+    var recorders = await RunWorkersAsync(turns, measureEndTs, capacity);
     await snapshot;
 
     var moments = server.TokenRequestLog
@@ -130,7 +135,7 @@ async Task<ClientSamples[]> RunRoundAsync(int round)
         .ToArray();
     return clients.Select((c, i) =>
     {
-        var (starts, latencies, failed, failedAll, statuses, firstError) = ClientSamples.Flatten(recorders.Select(r => r[i]).ToArray(), measureStartTs, measureEndTs);
+        var (starts, latencies, failed, failedAll, firstError) = ClientSamples.Flatten(recorders.Select(r => r[i]).ToArray(), measureStartTs, measureEndTs);
         return new ClientSamples
         {
             Kind = c.Kind,
@@ -141,13 +146,11 @@ async Task<ClientSamples[]> RunRoundAsync(int round)
             LatencyMs = latencies,
             Failed = failed,
             FailedIncludingWarmup = failedAll,
-            StatusCounts = statuses,
             FirstError = firstError,
             RefreshMoments = moments,
             TokenRequestsMeasured = moments.Count(s => s >= 0 && s < options.Seconds),
             ApiUnauthorized = server.ApiUnauthorized - unauthorizedBefore,
             BackgroundRefreshes = logs.Background - backgroundBefore,
-            ForegroundAcquisitions = logs.Foreground - foregroundBefore,
         };
     }).ToArray();
 }
@@ -155,15 +158,20 @@ async Task<ClientSamples[]> RunRoundAsync(int round)
 async Task WarmAsync()
 {
     var end = Stopwatch.GetTimestamp() + (InitialWarmupSeconds * Stopwatch.Frequency);
-    var turns = new Turns(clients, Stopwatch.GetTimestamp(), 0.25);
-    var recorders = Enumerable.Range(0, options.Workers).Select(_ => clients.Select(_ => new Recorder(1024)).ToArray()).ToArray();
-    await Task.WhenAll(recorders.Select(r => Task.Run(() => WorkerAsync(turns, uri, end, r))));
-    var all = recorders.SelectMany(r => r).ToArray();
-    var failed = all.Sum(r => Enumerable.Range(0, r.Count).Count(i => r.Statuses[i] is < 200 or >= 300));
+    var all = (await RunWorkersAsync(new Turns(clients, Stopwatch.GetTimestamp(), 0.25), end, 1024)).SelectMany(r => r).ToArray();
+    var failed = all.Sum(r => r.Failed);
     if (failed > 0)
     {
         throw new InvalidOperationException($"{failed} warm-up request(s) failed: {all.Select(r => r.FirstError).FirstOrDefault(e => e is not null)}");
     }
+}
+
+/// <summary>Runs the workers until <paramref name="endTs"/>; each records into one <see cref="Recorder"/> per client.</summary>
+async Task<Recorder[][]> RunWorkersAsync(Turns turns, long endTs, int capacity)
+{
+    var recorders = Enumerable.Range(0, options.Workers).Select(_ => clients.Select(_ => new Recorder(capacity)).ToArray()).ToArray();
+    await Task.WhenAll(recorders.Select(r => Task.Run(() => WorkerAsync(turns, uri, endTs, r))));
+    return recorders;
 }
 
 void ConfigureLibrary(AuthenticatedHttpClientOptions o)

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace AuthenticatedHttp.LoadTest;
 
-/// <summary>One worker's requests: start timestamp, latency (Stopwatch ticks) and status (0 = exception).</summary>
+/// <summary>One worker's requests to one client: start timestamp, latency (Stopwatch ticks) and status (0 = exception).</summary>
 internal sealed class Recorder(int capacity)
 {
     private long[] _starts = new long[capacity];
@@ -19,8 +19,16 @@ internal sealed class Recorder(int capacity)
 
     public string? FirstError { get; set; }
 
+    /// <summary>Requests without a 2xx answer, warm-up included.</summary>
+    public int Failed { get; private set; }
+
     public void Add(long start, long latency, int status)
     {
+        if (status is < 200 or >= 300)
+        {
+            Failed++;
+        }
+
         if (Count == _starts.Length)
         {
             Grow();
@@ -64,8 +72,6 @@ internal sealed class ClientSamples
 
     public required int FailedIncludingWarmup { get; init; }
 
-    public required IReadOnlyDictionary<int, int> StatusCounts { get; init; }
-
     public required string? FirstError { get; init; }
 
     /// <summary>Token requests the server received, seconds on the round's axis (warm-up included, so negative is possible).</summary>
@@ -79,20 +85,16 @@ internal sealed class ClientSamples
     /// <summary>Background token acquisitions the library logged during the round (shared by the round's clients).</summary>
     public required int BackgroundRefreshes { get; init; }
 
-    public required int ForegroundAcquisitions { get; init; }
-
     /// <summary>Requests per second of this client's own turns.</summary>
     public double Throughput => StartSeconds.Length / ActiveSeconds;
 
-    public static (double[] Starts, double[] Latencies, int Failed, int FailedAll, Dictionary<int, int> Statuses, string? FirstError) Flatten(
+    public static (double[] Starts, double[] Latencies, int Failed, int FailedAll, string? FirstError) Flatten(
         IReadOnlyList<Recorder> recorders, long measureStartTs, long measureEndTs)
     {
         var total = recorders.Sum(r => r.Count);
         var starts = new List<double>(total);
         var latencies = new List<double>(total);
-        var statuses = new Dictionary<int, int>();
         var failed = 0;
-        var failedAll = 0;
         string? firstError = null;
         var tickToSeconds = 1.0 / Stopwatch.Frequency;
         foreach (var r in recorders)
@@ -100,31 +102,23 @@ internal sealed class ClientSamples
             firstError ??= r.FirstError;
             for (var i = 0; i < r.Count; i++)
             {
-                var status = r.Statuses[i];
-                var ok = status is >= 200 and < 300;
-                if (!ok)
-                {
-                    failedAll++;
-                }
-
                 var start = r.Starts[i];
                 if (start < measureStartTs || start >= measureEndTs)
                 {
                     continue;
                 }
 
-                if (!ok)
+                if (r.Statuses[i] is < 200 or >= 300)
                 {
                     failed++;
                 }
 
-                statuses[status] = statuses.GetValueOrDefault(status) + 1;
                 starts.Add((start - measureStartTs) * tickToSeconds);
                 latencies.Add(r.Latencies[i] * tickToSeconds * 1000.0);
             }
         }
 
-        return (starts.ToArray(), latencies.ToArray(), failed, failedAll, statuses, firstError);
+        return (starts.ToArray(), latencies.ToArray(), failed, recorders.Sum(r => r.Failed), firstError);
     }
 }
 
@@ -143,7 +137,7 @@ internal sealed class Turns(
 
     public int At(long timestamp)
     {
-        var slice = timestamp >= startTs ? (timestamp - startTs) / _sliceTicks : ((timestamp - startTs) / _sliceTicks) - 1;
+        var slice = (long)Math.Floor((double)(timestamp - startTs) / _sliceTicks); // before startTs too (warm-up)
         return (int)(((slice % clients.Length) + clients.Length) % clients.Length);
     }
 

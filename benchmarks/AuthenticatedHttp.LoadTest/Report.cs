@@ -14,7 +14,8 @@ internal sealed class Report(
     IReadOnlyList<ClientSamples> samples,
     int apiUnauthorizedWholeRun,
     int tokenRequestsWholeRun,
-    CountingLoggerProvider logs)
+    CountingLoggerProvider logs,
+    int initialWarmupSeconds)
 {
     private const double P99Tolerance = 1.10;
     private const double ThroughputGoal = 0.95;
@@ -144,12 +145,12 @@ internal sealed class Report(
         sb.AppendLine(Inv, $"- .NET: SDK {SdkVersion()}, runtime {RuntimeInformation.FrameworkDescription}, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC");
         sb.AppendLine(Inv, $"- Load average (/proc/loadavg) at start: `{loadAtStart}`, at end: `{loadAtEnd}`");
         sb.AppendLine(Inv, $"- Workload: {options.Workers} concurrent workers, each in a loop `GET api/echo` (no think time) against `AuthenticatedHttp.Testing.LoopbackAuthServer` (Kestrel on 127.0.0.1, in the same process)");
-        sb.AppendLine(Inv, $"- Rounds: first 5 s of load on all clients, not measured; then {options.Rounds} round(s) of {options.Seconds} s, each preceded by {options.WarmupSeconds:0.##} s of the same load that is not measured. Within a round the workers **take turns on the clients in {options.SliceSeconds:0.##} s slices** (floor, library, floor, …): each request goes to the client whose turn it is when it starts, and a client's throughput is its requests over its own turns. Whole samples one after another do not compare on this VM, which switches speed levels for tens of seconds at a time (a run of 15 s samples gave per-round ratios from 0.70 to 1.04 for the same code); running the clients at the same time does not either, because in a closed loop every worker waits in the same server queue and all clients get the same throughput whatever each costs");
+        sb.AppendLine(Inv, $"- Rounds: first {initialWarmupSeconds} s of load on all clients, not measured; then {options.Rounds} round(s) of {options.Seconds} s, each preceded by {options.WarmupSeconds:0.##} s of the same load that is not measured. Within a round the workers **take turns on the clients in {options.SliceSeconds:0.##} s slices**, round robin in the order listed below: each request goes to the client whose turn it is when it starts, and a client's throughput is its requests over its own turns. Whole phases one after another do not compare on this VM, which switches speed levels for tens of seconds at a time (a run of 15 s phases gave per-round ratios from 0.70 to 1.04 for the same code); running the clients at the same time does not either, because in a closed loop every worker waits in the same server queue and all clients get the same throughput whatever each costs");
         sb.AppendLine("- Floor: `AddHttpClient(\"floor\")` from `IHttpClientFactory`, `RemoveAllLoggers()`; the caller sets a fixed `Authorization: Bearer` header with a 1-hour token fetched by hand before the run. The same chain as the library's but for the token handler");
         sb.AppendLine(Inv, $"- Library: `AddAuthenticatedHttpClient(\"library\", …)` from the same factory, `RemoveAllLoggers()`, server token lifetime {options.LifetimeSeconds} s, `RefreshBeforeExpiry` 5 min → effective window {options.LifetimeSeconds / 2.0:0.#} s (lifetime / 2), so a background refresh about every {options.LifetimeSeconds / 2.0:0.#} s");
         if (options.Diagnostics)
         {
-            sb.AppendLine("- Diagnostic samples (`--diagnostics`), not part of the goals: `bare`, a plain `HttpClient` over `new SocketsHttpHandler()` with the floor's fixed header (no factory at all); `factory-shipped`, `AddHttpClient` with the factory's stock request loggers and the fixed header; `library-shipped`, `AddAuthenticatedHttpClient` with its credential-safe request logger. The request-logger categories are disabled (only the library's own `AuthenticatedHttp.*` events are counted)");
+            sb.AppendLine("- Diagnostic clients (`--diagnostics`), not part of the goals: `bare`, a plain `HttpClient` over a `SocketsHttpHandler` with the floor's fixed header (no factory at all); `factory-shipped`, `AddHttpClient` with the factory's stock request loggers and the fixed header; `library-shipped`, `AddAuthenticatedHttpClient` with its credential-safe request logger. The request-logger categories are disabled (only the library's own `AuthenticatedHttp.*` events are counted)");
         }
 
         sb.AppendLine("- All clients: the factory's default primary handler (or `SocketsHttpHandler` for `bare`), infinite handler / pooled-connection lifetime (no rotation during the run), default `HttpClient` settings otherwise");

@@ -24,7 +24,7 @@ internal readonly record struct LatencySummary(int Count, double P50, double P99
 }
 
 /// <summary>Per-bucket p99 and max over a round's time axis (empty buckets, where another client had its turn, are NaN).</summary>
-internal sealed record Series(double BucketSeconds, double[] P99, double[] Max, int[] Count)
+internal sealed record Series(double[] P99, double[] Max)
 {
     public static Series Of(ClientSamples client, double bucketSeconds)
     {
@@ -43,15 +43,13 @@ internal sealed record Series(double BucketSeconds, double[] P99, double[] Max, 
 
         var p99 = new double[buckets];
         var max = new double[buckets];
-        var count = new int[buckets];
         for (var i = 0; i < buckets; i++)
         {
             var s = LatencySummary.Of(lists[i]);
             p99[i] = s.P99;
             max[i] = s.Max;
-            count[i] = s.Count;
         }
 
-        return new Series(bucketSeconds, p99, max, count);
+        return new Series(p99, max);
     }
 }
