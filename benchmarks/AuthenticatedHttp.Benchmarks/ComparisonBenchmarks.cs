@@ -73,8 +73,7 @@ public class ComparisonBenchmarks
         await AuthenticatedHttp();
         var sent = _stub.LastAuthorization;
         BenchmarkSetup.Require(server.TokenRequests == 1, $"AuthenticatedHttp: expected 1 token request, saw {server.TokenRequests}");
-        BenchmarkSetup.Require(sent is not null && sent.StartsWith("Bearer ", StringComparison.Ordinal) && sent.Length > 7, $"AuthenticatedHttp sent '{sent}'");
-        token = sent!["Bearer ".Length..];
+        token = BenchmarkSetup.RequireBearer(sent, nameof(AuthenticatedHttp));
         _precomputedHeader = new AuthenticationHeaderValue("Bearer", token);
         _precomputedHeaderText = "Bearer " + token;
 
@@ -121,7 +120,7 @@ public class ComparisonBenchmarks
         _stub.CaptureAuthorization = false;
 
         IHttpClientBuilder Named(string name) =>
-            services.AddHttpClient(name).ConfigurePrimaryHttpMessageHandler(() => _stub).SetHandlerLifetime(Timeout.InfiniteTimeSpan).RemoveAllLoggers();
+            services.AddHttpClient(name).MeasuredOver(() => _stub);
     }
 
     [GlobalCleanup]

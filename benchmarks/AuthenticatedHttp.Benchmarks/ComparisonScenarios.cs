@@ -80,14 +80,7 @@ internal static class ComparisonScenarios
     {
         var credential = new StubTokenCredential(n => "azure-token-" + n.ToString(CultureInfo.InvariantCulture), TokenEndpointDelay);
         var pipeline = PeerClients.CreateAzurePipeline(new StubTransport(), credential);
-        var (ok, ms) = await FireAsync(async () =>
-        {
-            using var message = pipeline.CreateMessage();
-            message.Request.Method = RequestMethod.Get;
-            message.Request.Uri.Reset(ApiStub.Uri);
-            await pipeline.SendAsync(message, CancellationToken.None);
-            return new HttpResponseMessage((HttpStatusCode)message.Response.Status);
-        });
+        var (ok, ms) = await FireAsync(async () => new HttpResponseMessage(await SendAzureAsync(pipeline)));
         Row("Azure.Core BearerTokenAuthenticationPolicy (credential calls)", credential.Calls, ok, ms);
     }
 
@@ -109,7 +102,7 @@ internal static class ComparisonScenarios
         await using var services = OurServices(server, api);
         var client = services.GetRequiredService<IHttpClientFactory>().CreateClient("api");
         var uri = new Uri(server.ApiBaseAddress, "echo");
-        await RecoveryAsync("AuthenticatedHttp", api, () => server.TokenRequests, async () =>
+        await RecoveryAsync("AuthenticatedHttp", api.Reject, () => server.TokenRequests, async () =>
         {
             using var response = await client.GetAsync(uri);
             return response.StatusCode;
@@ -123,7 +116,7 @@ internal static class ComparisonScenarios
         using var client = new HttpClient(new HandWrittenTokenHandler(ct =>
             Task.FromResult(("hw-token-" + Interlocked.Increment(ref fetches).ToString(CultureInfo.InvariantCulture), DateTimeOffset.UtcNow.AddHours(1))))
         { InnerHandler = api });
-        await RecoveryAsync("Hand-written SemaphoreSlim handler", api, () => fetches, async () =>
+        await RecoveryAsync("Hand-written SemaphoreSlim handler", api.Reject, () => fetches, async () =>
         {
             using var response = await client.GetAsync(ApiStub.Uri);
             return response.StatusCode;
@@ -133,40 +126,22 @@ internal static class ComparisonScenarios
     private static async Task RecoveryAzureAsync()
     {
         var credential = new StubTokenCredential(n => "azure-token-" + n.ToString(CultureInfo.InvariantCulture), TimeSpan.Zero);
-        var transport = new StubTransport();
+        var transport = new StubTransport { CaptureAuthorization = true };
         var pipeline = PeerClients.CreateAzurePipeline(transport, credential);
-        var statuses = new List<HttpStatusCode>();
-        var times = new List<double>();
-        var perTrial = new List<int>();
-        for (var trial = 0; trial <= RecoveryTrials; trial++)
-        {
-            transport.Rejected = null;
-            transport.CaptureAuthorization = true;
-            await SendAsync(); // make sure a token is cached, and learn which one
-            var current = transport.LastAuthorization!["Bearer ".Length..];
-            transport.Rejected = current;
-            var before = credential.Calls;
-            var watch = Stopwatch.StartNew();
-            var status = await SendAsync();
-            watch.Stop();
-            if (trial > 0)
-            {
-                statuses.Add(status);
-                times.Add(watch.Elapsed.TotalMilliseconds);
-                perTrial.Add(credential.Calls - before);
-            }
-        }
+        await RecoveryAsync(
+            "Azure.Core BearerTokenAuthenticationPolicy",
+            rejectLastToken => transport.Rejected = rejectLastToken ? transport.LastAuthorization!["Bearer ".Length..] : null,
+            () => credential.Calls,
+            () => SendAzureAsync(pipeline));
+    }
 
-        RecoveryRow("Azure.Core BearerTokenAuthenticationPolicy", statuses, perTrial, credential.Calls, times);
-
-        async Task<HttpStatusCode> SendAsync()
-        {
-            using var message = pipeline.CreateMessage();
-            message.Request.Method = RequestMethod.Get;
-            message.Request.Uri.Reset(ApiStub.Uri);
-            await pipeline.SendAsync(message, CancellationToken.None);
-            return (HttpStatusCode)message.Response.Status;
-        }
+    private static async Task<HttpStatusCode> SendAzureAsync(HttpPipeline pipeline)
+    {
+        using var message = pipeline.CreateMessage();
+        message.Request.Method = RequestMethod.Get;
+        message.Request.Uri.Reset(ApiStub.Uri);
+        await pipeline.SendAsync(message, CancellationToken.None);
+        return (HttpStatusCode)message.Response.Status;
     }
 
     private static async Task RecoveryMsalAsync()
@@ -175,24 +150,27 @@ internal static class ComparisonScenarios
         using var api = new ApiStub();
         await using var services = PeerClients.CreateIdentityWebServices("miw", msalHttp, () => api);
         var client = services.GetRequiredService<IHttpClientFactory>().CreateClient("miw");
-        await RecoveryAsync("Microsoft.Identity.Web (MicrosoftIdentityMessageHandler, TokenAcquisition, MSAL)", api, () => msalHttp.TokenRequests, async () =>
+        await RecoveryAsync("Microsoft.Identity.Web (MicrosoftIdentityMessageHandler, TokenAcquisition, MSAL)", api.Reject, () => msalHttp.TokenRequests, async () =>
         {
             using var response = await client.GetAsync(ApiStub.Uri);
             return response.StatusCode;
         });
     }
 
-    /// <summary>Each trial: one unrejected request (caches a token, and tells which), then reject that token and time one request.</summary>
-    private static async Task RecoveryAsync(string name, ApiStub api, Func<int> tokenRequests, Func<Task<HttpStatusCode>> send)
+    /// <summary>
+    /// Each trial: one unrejected request (caches a token, and tells which), then reject that token and time one request.
+    /// <paramref name="reject"/>(true) makes the API reject the token it saw last; (false) makes it accept any.
+    /// </summary>
+    private static async Task RecoveryAsync(string name, Action<bool> reject, Func<int> tokenRequests, Func<Task<HttpStatusCode>> send)
     {
         var statuses = new List<HttpStatusCode>();
         var times = new List<double>();
         var perTrial = new List<int>();
         for (var trial = 0; trial <= RecoveryTrials; trial++)
         {
-            api.Rejected = null;
+            reject(false);
             await send();
-            api.Rejected = api.LastToken;
+            reject(true);
             var before = tokenRequests();
             var watch = Stopwatch.StartNew();
             var status = await send();
@@ -256,6 +234,9 @@ internal static class ComparisonScenarios
         public volatile string? Rejected;
 
         public string? LastToken { get; private set; }
+
+        /// <summary>Rejects the last token seen (<paramref name="lastToken"/> true), or none.</summary>
+        public void Reject(bool lastToken) => Rejected = lastToken ? LastToken : null;
 
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {

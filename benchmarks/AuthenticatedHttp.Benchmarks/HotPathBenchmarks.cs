@@ -41,17 +41,12 @@ public class HotPathBenchmarks
         services.AddLoopbackAuthenticatedClient(AuthenticatedClientName, server, () => _stub);
         // Authenticated clients replace the factory's request logger with a credential-safe one, which costs less than
         // the stock pair; without loggers on both sides the only difference left is the token handler itself.
-        services.AddHttpClient(PlainClientName, c => c.BaseAddress = server.ApiBaseAddress)
-            .ConfigurePrimaryHttpMessageHandler(() => _stub)
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
-            .RemoveAllLoggers();
+        services.AddHttpClient(PlainClientName, c => c.BaseAddress = server.ApiBaseAddress).MeasuredOver(() => _stub);
         // The plain chain plus one DelegatingHandler that does nothing: what any handler-based solution pays for the
         // hop alone, so the rest of AuthenticatedHttp's difference is its own work (origin check, token read).
         services.AddHttpClient(PassThroughClientName, c => c.BaseAddress = server.ApiBaseAddress)
             .AddHttpMessageHandler(() => new PassThroughHandler())
-            .ConfigurePrimaryHttpMessageHandler(() => _stub)
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
-            .RemoveAllLoggers();
+            .MeasuredOver(() => _stub);
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
         var factory = _services.GetRequiredService<IHttpClientFactory>();
@@ -65,9 +60,7 @@ public class HotPathBenchmarks
         await AuthenticatedHttp();
         var sent = _stub.LastAuthorization;
         BenchmarkSetup.Require(server.TokenRequests == 1, $"expected exactly 1 token request after warm-up, saw {server.TokenRequests}");
-        BenchmarkSetup.Require(sent is not null && sent.StartsWith("Bearer ", StringComparison.Ordinal) && sent.Length > "Bearer ".Length,
-            $"the authenticated client sent Authorization '{sent}', expected 'Bearer <token>'");
-        var token = sent!["Bearer ".Length..];
+        var token = BenchmarkSetup.RequireBearer(sent, "the authenticated client");
         await RequireAcceptedByServerAsync(server, token);
 
         // The baseline sends the very same header value, precomputed once.

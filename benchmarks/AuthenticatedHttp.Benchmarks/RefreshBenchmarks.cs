@@ -42,9 +42,8 @@ public class RefreshBenchmarks
             o.Scope = "api.read";
         });
         services.AddHttpClient(ClientCredentialsTokenSource.BackchannelClientName)
-            .ConfigurePrimaryHttpMessageHandler(() => _endpoint).SetHandlerLifetime(Timeout.InfiniteTimeSpan).RemoveAllLoggers();
-        services.AddHttpClient("hand-written-backchannel")
-            .ConfigurePrimaryHttpMessageHandler(() => _endpoint).SetHandlerLifetime(Timeout.InfiniteTimeSpan).RemoveAllLoggers();
+            .MeasuredOver(() => _endpoint);
+        services.AddHttpClient("hand-written-backchannel").MeasuredOver(() => _endpoint);
         _services = services.BuildServiceProvider();
         _handWrittenBackchannel = _services.GetRequiredService<IHttpClientFactory>().CreateClient("hand-written-backchannel");
         var options = _services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get("api");

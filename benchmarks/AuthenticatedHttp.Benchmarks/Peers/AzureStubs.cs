@@ -38,27 +38,14 @@ internal sealed class StubTransport : HttpPipelineTransport
     /// <summary>The token the API rejects with 401 <c>invalid_token</c> (the 401 recovery scenario).</summary>
     public string? Rejected { get; set; }
 
-    public TimeSpan Delay { get; set; }
-
     public override Request CreateRequest() => new StubRequest();
 
     public override void Process(HttpMessage message) => Respond(message);
 
     public override ValueTask ProcessAsync(HttpMessage message)
     {
-        if (Delay > TimeSpan.Zero)
-        {
-            return ProcessSlowAsync(message);
-        }
-
         Respond(message);
         return default;
-    }
-
-    private async ValueTask ProcessSlowAsync(HttpMessage message)
-    {
-        await Task.Delay(Delay);
-        Respond(message);
     }
 
     private void Respond(HttpMessage message)
@@ -96,7 +83,7 @@ internal sealed class StubRequest : Request
 
     protected override void AddHeader(string name, string value) => _headers.Add(new HttpHeader(name, value));
 
-    protected override bool ContainsHeader(string name) => _headers.Exists(h => string.Equals(h.Name, name, StringComparison.OrdinalIgnoreCase));
+    protected override bool ContainsHeader(string name) => TryGetHeader(name, out _);
 
     protected override IEnumerable<HttpHeader> EnumerateHeaders() => _headers;
 

@@ -11,37 +11,27 @@ namespace AuthenticatedHttp.Benchmarks.Peers;
 internal sealed class StubHeaderProvider(string header) : IAuthorizationHeaderProvider
 {
     private readonly Task<string> _header = Task.FromResult(header);
-    private int _calls;
-
-    public int Calls => Volatile.Read(ref _calls);
 
     public Task<string> CreateAuthorizationHeaderForUserAsync(IEnumerable<string> scopes, AuthorizationHeaderProviderOptions? authorizationHeaderProviderOptions = null, ClaimsPrincipal? claimsPrincipal = null, CancellationToken cancellationToken = default) =>
-        Count();
+        _header;
 
     public Task<string> CreateAuthorizationHeaderForAppAsync(string scopes, AuthorizationHeaderProviderOptions? downstreamApiOptions = null, CancellationToken cancellationToken = default) =>
-        Count();
+        _header;
 
     public Task<string> CreateAuthorizationHeaderAsync(IEnumerable<string> scopes, AuthorizationHeaderProviderOptions? options = null, ClaimsPrincipal? claimsPrincipal = null, CancellationToken cancellationToken = default) =>
-        Count();
-
-    private Task<string> Count()
-    {
-        Interlocked.Increment(ref _calls);
-        return _header;
-    }
+        _header;
 }
 
 /// <summary>
 /// MSAL's HTTP, answered in process, as Entra ID would: POSTs to <c>…/oauth2/v2.0/token</c> get a token (counted,
 /// after an optional delay), and the instance discovery GET that Microsoft.Identity.Web lets MSAL make gets the public
-/// cloud's metadata (counted). Anything else is recorded in <see cref="Unexpected"/> and answered 404, so setup can
+/// cloud's metadata. Anything else is recorded in <see cref="Unexpected"/> and answered 404, so setup can
 /// prove MSAL made no other call.
 /// </summary>
 internal sealed class StubMsalHttpClientFactory : IMsalHttpClientFactory, IDisposable
 {
     private readonly HttpClient _client;
     private int _tokenRequests;
-    private int _discoveryRequests;
 
     public StubMsalHttpClientFactory(Func<int, string> tokenForCall, TimeSpan delay = default)
     {
@@ -49,8 +39,6 @@ internal sealed class StubMsalHttpClientFactory : IMsalHttpClientFactory, IDispo
     }
 
     public int TokenRequests => Volatile.Read(ref _tokenRequests);
-
-    public int DiscoveryRequests => Volatile.Read(ref _discoveryRequests);
 
     public List<string> Unexpected { get; } = [];
 
@@ -78,7 +66,6 @@ internal sealed class StubMsalHttpClientFactory : IMsalHttpClientFactory, IDispo
 
             if (request.Method == HttpMethod.Get && path == "/common/discovery/instance")
             {
-                Interlocked.Increment(ref owner._discoveryRequests);
                 const string Discovery = """
                     {"tenant_discovery_endpoint":"https://login.microsoftonline.com/bench-tenant/v2.0/.well-known/openid-configuration","api-version":"1.1",
                      "metadata":[{"preferred_network":"login.microsoftonline.com","preferred_cache":"login.windows.net",

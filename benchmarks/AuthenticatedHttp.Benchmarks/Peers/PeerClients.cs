@@ -42,9 +42,7 @@ internal static class PeerClients
                 o.RequestAppToken = true;
                 o.Scopes.Add(AzureScope);
             })
-            .ConfigurePrimaryHttpMessageHandler(primary)
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
-            .RemoveAllLoggers();
+            .MeasuredOver(primary);
         return services.BuildServiceProvider();
     }
 
