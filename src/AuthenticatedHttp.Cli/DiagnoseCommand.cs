@@ -1,4 +1,5 @@
 using System.Net;
+using AuthenticatedHttp.Internal;
 using AuthenticatedHttp.Tokens.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -40,10 +41,6 @@ internal static class DiagnoseCommand
             Console.CancelKeyPress -= OnCancel;
         }
     }
-
-    /// <summary>Runs with the process's environment variables.</summary>
-    public static Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, CancellationToken cancellationToken) =>
-        RunAsync(args, output, environment: null, cancellationToken);
 
     /// <summary>
     /// Runs with <paramref name="environment"/> as the only environment variables (null: the process's), so tests
@@ -156,6 +153,7 @@ internal static class DiagnoseCommand
         }
         catch (TokenAcquisitionException ex)
         {
+            report.Field("Obtained", "no: the request was not sent");
             report.TokenFailure(ex);
             return Usage.NoToken;
         }
@@ -196,10 +194,10 @@ internal static class DiagnoseCommand
         {
             report.Response(response, url, time.GetUtcNow());
             var diagnosis = response.GetAuthenticationDiagnosis();
-            var current = slot.Current;
-            if (current is not null && !ReferenceEquals(current, first))
+            var renewed = slot.Current is { } current && !ReferenceEquals(current, first) ? current : null;
+            if (renewed is not null)
             {
-                report.Redact(current.Token.Value);
+                report.Redact(renewed.Token.Value);
             }
 
             report.Heading("4. Retry decision");
@@ -211,7 +209,7 @@ internal static class DiagnoseCommand
                     report.Line($"  {i + 1}. {diagnosis.Trail[i]}");
                 }
             }
-            else if (logs.Any("UnauthorizedResending"))
+            else if (logs.Any(nameof(Log.UnauthorizedResending)))
             {
                 report.Line($"  The first answer was 401: the client retired its token, obtained a new one and resent once; the resend was answered {DiagnoseReport.Status(response.StatusCode, response.ReasonPhrase)}.");
             }
@@ -224,10 +222,10 @@ internal static class DiagnoseCommand
                 report.Line("  no 401: nothing to retry");
             }
 
-            if (current is not null && !ReferenceEquals(current, first))
+            if (renewed is not null)
             {
                 report.Line("  Renewed token:");
-                report.TokenDetails(current.Token, time.GetUtcNow());
+                report.TokenDetails(renewed.Token, time.GetUtcNow());
             }
 
             report.Heading("5. Diagnosis");

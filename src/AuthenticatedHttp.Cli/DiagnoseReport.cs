@@ -88,7 +88,6 @@ internal sealed class DiagnoseReport(TextWriter output)
 
     public void TokenFailure(TokenAcquisitionException ex)
     {
-        Field("Obtained", "no: the request was not sent");
         Field("Kind", ex.Kind.ToString());
         Field("Error", ex.Error ?? "(none)");
         Field("ErrorDescription", ex.ErrorDescription ?? "(none)");

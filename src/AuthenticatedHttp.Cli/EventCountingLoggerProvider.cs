@@ -20,10 +20,12 @@ internal sealed class EventCountingLoggerProvider : ILoggerProvider
     public const int UnauthorizedNotResent = 6;
     public const int UnauthorizedAfterResend = 7;
     public const int DefaultTokenLifetimeUsed = 8;
+    public const int DisallowedOrigin = 9;
+    public const int AuthenticationFailed = 10;
 
     public const string CategoryPrefix = "AuthenticatedHttp";
 
-    private const int MaxEventId = 8;
+    private const int MaxEventId = AuthenticationFailed;
 
     private readonly long[] _counts = new long[MaxEventId + 1];
     private readonly long[] _firstSeen = new long[MaxEventId + 1];
@@ -50,11 +52,12 @@ internal sealed class EventCountingLoggerProvider : ILoggerProvider
         return (Interlocked.Read(ref _firstSeen[eventId]), Interlocked.Read(ref _lastSeen[eventId]));
     }
 
-    public ILogger CreateLogger(string categoryName) =>
+    public ILogger CreateLogger(string categoryName) => IsLibraryCategory(categoryName) ? _logger : NullLogger.Instance;
+
+    /// <summary>The library's own categories: <c>AuthenticatedHttp.*</c>, but not the test server's <c>AuthenticatedHttp.Testing</c>.</summary>
+    public static bool IsLibraryCategory(string categoryName) =>
         categoryName.StartsWith(CategoryPrefix + ".", StringComparison.Ordinal)
-        && !categoryName.StartsWith(CategoryPrefix + ".Testing", StringComparison.Ordinal)
-            ? _logger
-            : NullLogger.Instance;
+        && !categoryName.StartsWith(CategoryPrefix + ".Testing", StringComparison.Ordinal);
 
     public void Dispose()
     {

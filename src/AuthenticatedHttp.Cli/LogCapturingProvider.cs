@@ -11,8 +11,6 @@ namespace AuthenticatedHttp.Cli;
 /// </summary>
 internal sealed class LogCapturingProvider : ILoggerProvider
 {
-    private const string CategoryPrefix = "AuthenticatedHttp.";
-
     private readonly ConcurrentQueue<LogEvent> _events = new();
 
     public IReadOnlyCollection<LogEvent> Events => _events;
@@ -20,9 +18,7 @@ internal sealed class LogCapturingProvider : ILoggerProvider
     public bool Any(string eventName) => _events.Any(e => string.Equals(e.Name, eventName, StringComparison.Ordinal));
 
     public ILogger CreateLogger(string categoryName) =>
-        categoryName.StartsWith(CategoryPrefix, StringComparison.Ordinal) && !categoryName.StartsWith(CategoryPrefix + "Testing", StringComparison.Ordinal)
-            ? new CapturingLogger(this)
-            : NullLogger.Instance;
+        EventCountingLoggerProvider.IsLibraryCategory(categoryName) ? new CapturingLogger(this) : NullLogger.Instance;
 
     public void Dispose()
     {
