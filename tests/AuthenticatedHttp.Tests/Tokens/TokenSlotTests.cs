@@ -99,19 +99,6 @@ public sealed class TokenSlotTests : IDisposable
     }
 
     [Fact]
-    public async Task GetTokenAsync_CallerSawAnUnusableTokenThatWasAlreadyReplaced_GetsTheNewOneWithoutRequest()
-    {
-        var first = await _f.WarmAsync(Hour);
-        var renewed = await _f.Slot.RenewAsync(first, _ct);
-
-        // first is unusable; a caller still holding it asks again: the slot answers with the replacement.
-        var again = await _f.Slot.RenewAsync(first, _ct);
-
-        Assert.Same(renewed, again);
-        Assert.Equal(2, _f.Requests);
-    }
-
-    [Fact]
     public async Task TryGetToken_AfterUsableUntil_ReturnsFalseAndCallersWait()
     {
         var first = await _f.WarmAsync(Hour);
