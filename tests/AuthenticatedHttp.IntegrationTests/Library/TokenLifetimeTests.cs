@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Text;
 using AuthenticatedHttp.Testing;
 using Microsoft.AspNetCore.Http;
@@ -54,7 +55,7 @@ public sealed class TokenLifetimeTests
 
     private static string Jwt(long iat, long exp)
     {
-        static string Segment(string json) => Convert.ToBase64String(Encoding.UTF8.GetBytes(json)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        static string Segment(string json) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(json));
         return $"{Segment("""{"alg":"none","typ":"JWT"}""")}.{Segment($$"""{"iat":{{iat}},"exp":{{exp}},"sub":"x"}""")}.sig";
     }
 

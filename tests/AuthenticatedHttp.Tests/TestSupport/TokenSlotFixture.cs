@@ -61,7 +61,7 @@ internal sealed class TokenSlotFixture : IDisposable
                 ["iss"] = issuer, ["aud"] = audience, ["scope"] = scope, ["jti"] = $"jti-{Interlocked.Increment(ref issued)}",
                 ["iat"] = now.ToUnixTimeSeconds(), ["exp"] = now.AddHours(1).ToUnixTimeSeconds(),
             };
-            static string Segment(string json) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(json)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            static string Segment(string json) => System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(json));
             var jwt = Segment("""{"alg":"RS256","typ":"JWT"}""") + "." + Segment(System.Text.Json.JsonSerializer.Serialize(claims.Where(c => c.Value is not null).ToDictionary())) + ".c2lnbmF0dXJl";
             lock (IssuedValues)
             {
