@@ -145,7 +145,7 @@ public sealed class EndToEndTests
     {
         await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
         var seen = new List<string?>();
-        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        var services = new ServiceCollection();
         services.AddAuthenticatedHttpClient("api", o =>
             {
                 o.BaseAddress = server.ApiBaseAddress;
