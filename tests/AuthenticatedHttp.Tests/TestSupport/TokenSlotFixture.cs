@@ -25,7 +25,7 @@ internal sealed class TokenSlotFixture : IDisposable
         Slot.AddClientName("orders");
     }
 
-    public FakeTimeProvider Time { get; } = new(Start);
+    public FakeTimeProvider Time { get; } = new RealTimerLimitsTimeProvider(Start);
 
     public ITokenSource Source { get; } = Substitute.For<ITokenSource>();
 

@@ -131,6 +131,27 @@ public sealed class TokenSlotTests : IDisposable
         Assert.Equal(TokenPhase.Unusable, token.Phase);
     }
 
+    [Theory]
+    [InlineData(50)]   // just past what one real timer can wait (49.7 days)
+    [InlineData(3650)] // the longest lifetime accepted
+    public async Task LongLifetime_TimersWithinRealLimits_StaleAtRefreshAtAndRefreshedInBackground(int days)
+    {
+        var lifetime = TimeSpan.FromDays(days);
+        var token = await _f.WarmAsync(lifetime); // the fixture's clock refuses timers a real one would refuse
+        var pending = _f.HoldNextRequest();
+
+        _f.Time.Advance(lifetime - TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(1));
+        Assert.Equal(TokenPhase.Fresh, token.Phase);
+        _f.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(TokenPhase.Stale, token.Phase); // flipped by the timer: the fresh path reads no clock
+
+        Assert.True(_f.Slot.TryGetToken(out var served));
+        Assert.Same(token, served);
+        Assert.Equal(1, _f.Slot.BackgroundRefreshes);
+        pending.SetResult(_f.Token("next", lifetime));
+        Assert.Equal("next", (await WaitForNewTokenAsync(token)).Token.Value);
+    }
+
     [Fact]
     public async Task GetTokenAsync_PhaseTimerLate_SlowPathChecksTheClock()
     {

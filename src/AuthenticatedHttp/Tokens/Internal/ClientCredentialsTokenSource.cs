@@ -175,9 +175,18 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         if (JwtClaims.TryReadTimes(token, out var issuedAt, out var expiresAtClaim))
         {
             // exp − iat is the lifetime the issuer meant, immune to clock skew between it and us.
-            return issuedAt is { } iat && expiresAtClaim > iat
-                ? sentAt + TimeSpan.FromSeconds(expiresAtClaim!.Value - iat)
-                : DateTimeOffset.FromUnixTimeSeconds(expiresAtClaim!.Value);
+            var exp = expiresAtClaim!.Value;
+            var jwtLifetime = issuedAt is { } iat && exp > iat
+                ? TimeSpan.FromSeconds(exp - iat)
+                : DateTimeOffset.FromUnixTimeSeconds(exp) - sentAt;
+
+            // The same bound as expires_in, which also keeps the expiry arithmetic inside DateTimeOffset's range.
+            if (jwtLifetime > TimeSpan.FromSeconds(TokenResponseParser.MaxExpiresInSeconds))
+            {
+                throw Failure(clientName, TokenFailureKind.MalformedResponse, "the token response has no 'expires_in' and the token's JWT 'exp' claim is more than ten years away", isTransient: false);
+            }
+
+            return sentAt + jwtLifetime;
         }
 
         if (Interlocked.Exchange(ref _defaultLifetimeWarned, 1) == 0)

@@ -19,6 +19,10 @@ internal sealed class TokenSlot : IDisposable
     private static readonly TimeSpan MaxBackgroundRetryDelay = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromMinutes(5);
 
+    // A real timer accepts at most 2^32 − 2 ms (49.7 days) and a token may live ten years: a longer wait is taken in
+    // steps, each re-checking the clock, which also bounds how long a wall-clock change can delay a phase change.
+    private static readonly TimeSpan LongestTimerStep = TimeSpan.FromDays(1);
+
     private readonly ITokenSource _source;
     private readonly TokenLifetimePolicy _policy;
     private readonly TimeProvider _time;
@@ -374,8 +378,8 @@ internal sealed class TokenSlot : IDisposable
         var now = _time.GetUtcNow();
         var due = token.Observe(now) switch
         {
-            TokenPhase.Fresh => token.RefreshAt - now,
-            TokenPhase.Stale => token.UsableUntil - now,
+            TokenPhase.Fresh => Min(token.RefreshAt - now, LongestTimerStep),
+            TokenPhase.Stale => Min(token.UsableUntil - now, LongestTimerStep),
             _ => Timeout.InfiniteTimeSpan,
         };
 
