@@ -16,6 +16,9 @@ internal static class DemoCommand
     private static readonly TimeSpan TokenLifetime = TimeSpan.FromSeconds(6);
     private static readonly TimeSpan RefreshBeforeExpiry = TimeSpan.FromSeconds(2);
 
+    // Must stay below RefreshBeforeExpiry (validation); the default 10 s would leave no background refresh window.
+    private static readonly TimeSpan ExpirySafetyMargin = TimeSpan.FromSeconds(0.5);
+
     // 401s count as "around the revocation" when they come at most this long after it.
     private static readonly TimeSpan RevocationWindow = TimeSpan.FromSeconds(2);
 
@@ -90,6 +93,7 @@ internal static class DemoCommand
                 o.ClientSecret = LoopbackAuthServerOptions.DefaultClientSecret;
                 o.Scope = "api.read api.write";
                 o.RefreshBeforeExpiry = RefreshBeforeExpiry;
+                o.ExpirySafetyMargin = ExpirySafetyMargin;
             })
             .RemoveAllLoggers(); // IHttpClientFactory's per-request logs would only cost time here
 

@@ -105,6 +105,30 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
         Assert.DoesNotContain(Secret, ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("00:00:00", null)]          // accepted once, and then every refresh was one that callers waited for
+    [InlineData("00:00:05", null)]          // below the default 10 s margin
+    [InlineData("00:00:10", null)]          // equal: no stale window either
+    [InlineData("00:01:00", "00:02:00")]
+    public async Task StartAsync_RefreshBeforeExpiryNotAboveExpirySafetyMargin_FailsNamingBothKeys(string refreshBeforeExpiry, string? expirySafetyMargin)
+    {
+        var config = Valid();
+        config["Orders:RefreshBeforeExpiry"] = refreshBeforeExpiry;
+        if (expirySafetyMargin is not null)
+        {
+            config["Orders:ExpirySafetyMargin"] = expirySafetyMargin;
+        }
+
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains(
+            $"'orders': RefreshBeforeExpiry (configuration key 'Orders:RefreshBeforeExpiry') ({refreshBeforeExpiry}) must be longer than ExpirySafetyMargin (configuration key 'Orders:ExpirySafetyMargin') ({expirySafetyMargin ?? "00:00:10"})",
+            ex.Message,
+            StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task StartAsync_UnconvertibleValue_FailsNamingThePath()
     {

@@ -153,6 +153,19 @@ public sealed class TokenSlotTests : IDisposable
     }
 
     [Fact]
+    public async Task Schedule_RefreshWindowInsideTheSafetyMargin_NeverFreshPastUsableUntil()
+    {
+        // Validation refuses this combination; the schedule must still never serve a token past its last usable moment.
+        using var f = new TokenSlotFixture(refreshBeforeExpiry: TimeSpan.Zero, safetyMargin: TimeSpan.FromSeconds(10));
+        var token = await f.WarmAsync(Hour);
+
+        Assert.Equal(token.UsableUntil, token.RefreshAt);
+        f.Time.Advance(Hour - TimeSpan.FromSeconds(10));
+        Assert.Equal(TokenPhase.Unusable, token.Phase); // flipped by the timer, not left fresh until expiry
+        Assert.False(f.Slot.TryGetToken(out _));
+    }
+
+    [Fact]
     public async Task GetTokenAsync_PhaseTimerLate_SlowPathChecksTheClock()
     {
         var token = await _f.WarmAsync(Hour);

@@ -109,6 +109,12 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(string clientName,
         CheckRange(failures, nameof(options.ExpirySafetyMargin), options.ExpirySafetyMargin, TimeSpan.Zero, TimeSpan.FromMinutes(5));
         CheckRange(failures, nameof(options.TokenRequestTimeout), options.TokenRequestTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
         CheckRange(failures, nameof(options.FailureCoolDown), options.FailureCoolDown, TimeSpan.Zero, TimeSpan.FromMinutes(5));
+        if (options.RefreshBeforeExpiry <= options.ExpirySafetyMargin)
+        {
+            failures.Add(Fail(
+                nameof(options.RefreshBeforeExpiry),
+                $"({Show(options.RefreshBeforeExpiry)}) must be longer than {Key(nameof(options.ExpirySafetyMargin))} ({Show(options.ExpirySafetyMargin)}): a token is no longer sent once less than the safety margin is left, so a refresh planned later would never run in the background and callers would wait for every new token"));
+        }
 
         if (options.TokenEndpointResilience is not { } resilience)
         {
@@ -156,9 +162,9 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(string clientName,
 
     private static string Show<T>(T value) => value is TimeSpan span ? span.ToString("c", CultureInfo.InvariantCulture) : Convert.ToString(value, CultureInfo.InvariantCulture)!;
 
-    private string Fail(string key, string problem)
-    {
-        var path = configuration is IConfigurationSection section ? $" (configuration key '{ConfigurationPath.Combine(section.Path, key)}')" : string.Empty;
-        return $"AuthenticatedHttp client '{clientName}': {key}{path} {problem}.";
-    }
+    private string Fail(string key, string problem) => $"AuthenticatedHttp client '{clientName}': {Key(key)} {problem}.";
+
+    /// <summary>The option's name, and its configuration path when bound from a section: "Scope (configuration key 'Orders:Scope')".</summary>
+    private string Key(string key) =>
+        configuration is IConfigurationSection section ? $"{key} (configuration key '{ConfigurationPath.Combine(section.Path, key)}')" : key;
 }

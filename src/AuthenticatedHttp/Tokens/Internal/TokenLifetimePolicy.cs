@@ -3,7 +3,7 @@ namespace AuthenticatedHttp.Tokens.Internal;
 /// <summary>
 /// Turns a token's lifetime into its refresh and last-use moments (DESIGN.md "Token lifetime"):
 /// RefreshAt = ExpiresAt − window − jitter, window = min(RefreshBeforeExpiry, L/2);
-/// UsableUntil = ExpiresAt − min(ExpirySafetyMargin, L/10).
+/// UsableUntil = ExpiresAt − min(ExpirySafetyMargin, L/10); RefreshAt never after UsableUntil.
 /// </summary>
 internal sealed class TokenLifetimePolicy(TimeSpan refreshBeforeExpiry, TimeSpan expirySafetyMargin, RefreshJitter jitter)
 {
@@ -18,7 +18,11 @@ internal sealed class TokenLifetimePolicy(TimeSpan refreshBeforeExpiry, TimeSpan
         var margin = Min(ExpirySafetyMargin, lifetime / 10);
         // Jitter only ever refreshes earlier, within a tenth of the window, so a fleet spreads out without risking expiry.
         var refreshAt = token.ExpiresAt - window - jitter.Next(window / 10);
-        return new CachedToken(token, refreshAt, token.ExpiresAt - margin);
+        var usableUntil = token.ExpiresAt - margin;
+
+        // Validation keeps RefreshBeforeExpiry above ExpirySafetyMargin; should a window still end up inside the margin,
+        // the token must not stay fresh (served with no clock check) past its last usable moment.
+        return new CachedToken(token, refreshAt < usableUntil ? refreshAt : usableUntil, usableUntil);
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
