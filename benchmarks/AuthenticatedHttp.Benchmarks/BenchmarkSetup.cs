@@ -12,7 +12,7 @@ internal static class BenchmarkSetup
     /// Our authenticated client, tokens from <paramref name="server"/>, requests to <paramref name="primary"/>; no factory
     /// loggers and no handler rotation, so the chain holds only what is measured.
     /// </summary>
-    public static IHttpClientBuilder AddLoopbackAuthenticatedClient(this IServiceCollection services, string name, LoopbackAuthServer server, Func<HttpMessageHandler> primary) =>
+    public static IHttpClientBuilder AddLoopbackAuthenticatedClient(this IServiceCollection services, string name, LoopbackAuthServer server, Func<HttpMessageHandler> primary, Action<AuthenticatedHttpClientOptions>? configure = null) =>
         services.AddAuthenticatedHttpClient(name, o =>
             {
                 o.BaseAddress = server.ApiBaseAddress;
@@ -20,6 +20,7 @@ internal static class BenchmarkSetup
                 o.ClientId = LoopbackAuthServerOptions.DefaultClientId;
                 o.ClientSecret = LoopbackAuthServerOptions.DefaultClientSecret;
                 o.Scope = "api.read";
+                configure?.Invoke(o);
             })
             .MeasuredOver(primary);
 

@@ -99,7 +99,8 @@ internal static class ComparisonScenarios
     {
         await using var server = await LoopbackAuthServer.StartAsync();
         using var api = new ApiStub();
-        await using var services = OurServices(server, api);
+        // Trials revoke a token every few milliseconds; the default RenewalCoolDown would let only the first renew.
+        await using var services = OurServices(server, api, o => o.RenewalCoolDown = TimeSpan.Zero);
         var client = services.GetRequiredService<IHttpClientFactory>().CreateClient("api");
         var uri = new Uri(server.ApiBaseAddress, "echo");
         await RecoveryAsync("AuthenticatedHttp", api.Reject, () => server.TokenRequests, async () =>
@@ -186,10 +187,10 @@ internal static class ComparisonScenarios
         RecoveryRow(name, statuses, perTrial, tokenRequests(), times);
     }
 
-    private static ServiceProvider OurServices(LoopbackAuthServer server, ApiStub api)
+    private static ServiceProvider OurServices(LoopbackAuthServer server, ApiStub api, Action<AuthenticatedHttpClientOptions>? configure = null)
     {
         var services = new ServiceCollection();
-        services.AddLoopbackAuthenticatedClient("api", server, () => api);
+        services.AddLoopbackAuthenticatedClient("api", server, () => api, configure);
         return services.BuildServiceProvider();
     }
 

@@ -86,6 +86,15 @@ public sealed class AuthenticatedHttpClientOptions
     /// <value>The default value is 5 seconds. Allowed: 0 (no cool-down) to 5 minutes.</value>
     public TimeSpan FailureCoolDown { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Gets or sets the least time between two renewals forced by the API's 401s. When the API rejects the token that
+    /// replaced a rejected one, a new token is unlikely to fare better: until this much time has passed since the last
+    /// renewal, the rejected token stays in use and callers get the API's 401 at once, with its diagnosis, instead of
+    /// the identity provider issuing a token for every few API calls. A first rejection is always renewed at once.
+    /// </summary>
+    /// <value>The default value is 5 seconds. Allowed: 0 (renew on every rejection) to 5 minutes.</value>
+    public TimeSpan RenewalCoolDown { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Gets or sets how token endpoint requests are retried, timed out and circuit-broken.</summary>
     /// <value>The defaults of <see cref="TokenEndpointResilienceOptions"/>.</value>
     public TokenEndpointResilienceOptions TokenEndpointResilience { get; set; } = new();

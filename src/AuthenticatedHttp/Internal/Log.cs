@@ -17,7 +17,7 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Warning, "Client '{ClientName}' could not refresh its access token in the background ({Kind}, OAuth error '{Error}'); the current token stays in use and the refresh is retried in {RetryIn}.", EventName = "BackgroundRefreshFailed")]
     public static partial void BackgroundRefreshFailed(ILogger logger, Exception exception, string clientName, TokenFailureKind kind, string? error, TimeSpan retryIn);
 
-    [LoggerMessage(4, LogLevel.Information, "Client '{ClientName}': the API rejected the access token that expires at {ExpiresAt:O}; it is discarded and a new one requested.", EventName = "TokenRejected")]
+    [LoggerMessage(4, LogLevel.Information, "Client '{ClientName}': the API rejected the access token that expires at {ExpiresAt:O}; it is retired and the next token request replaces it.", EventName = "TokenRejected")]
     public static partial void TokenRejected(ILogger logger, string clientName, DateTimeOffset expiresAt);
 
     [LoggerMessage(5, LogLevel.Debug, "Client '{ClientName}': {Method} {Path} answered 401; resending once with a renewed token.", EventName = "UnauthorizedResending")]

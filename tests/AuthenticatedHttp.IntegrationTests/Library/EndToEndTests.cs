@@ -60,6 +60,28 @@ public sealed class EndToEndTests
     }
 
     [Fact]
+    public async Task Revocation_UploadsThatCannotBeResent_RetireTheRejectedTokenForTheNextOne()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
+        await using var host = await LibraryHost.StartAsync(server);
+        await host.Client.PostAsync("warm", _ct);
+        server.RevokeAllTokens();
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 20; i++)
+        {
+            using var content = new StreamContent(new MemoryStream("upload"u8.ToArray())); // one-way: never resent
+            using var response = await host.Client.Http.PostAsync("echo", content, _ct);
+            statuses.Add(response.StatusCode);
+        }
+
+        // The first upload gets its 401 as it came; the rejected token is retired and renewed for the next one.
+        var summary = $"{statuses.Count(s => s == HttpStatusCode.Unauthorized)} of 20 uploads got 401; {server.TokenRequests} token requests";
+        Assert.True(statuses[0] == HttpStatusCode.Unauthorized && statuses.Skip(1).All(s => s == HttpStatusCode.OK), summary);
+        Assert.True(server.TokenRequests == 2, summary);
+    }
+
+    [Fact]
     public async Task PostBody_ArrivesIntactAfter401Resend()
     {
         await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);

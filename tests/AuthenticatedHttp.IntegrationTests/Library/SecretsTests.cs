@@ -76,7 +76,7 @@ public sealed class SecretsTests
         }, ct);
         await using var host = await LibraryHost.StartAsync(
             server,
-            new() { ["ClientId"] = ClientId, ["ClientSecret"] = Secret, ["TokenEndpointResilience:RetryDelay"] = "00:00:00.010", ["FailureCoolDown"] = "00:00:00" },
+            new() { ["ClientId"] = ClientId, ["ClientSecret"] = Secret, ["TokenEndpointResilience:RetryDelay"] = "00:00:00.010", ["FailureCoolDown"] = "00:00:00", ["RenewalCoolDown"] = "00:00:00" }, // every path, one after another
             configureClient: b => b.RedactLoggedHeaders(["X-Correlation"])); // a user's own redaction list must not un-redact Authorization
         var tokens = new HashSet<string>(StringComparer.Ordinal);
         void Snapshot()

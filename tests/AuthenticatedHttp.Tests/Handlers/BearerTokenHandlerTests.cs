@@ -136,7 +136,43 @@ public sealed class BearerTokenHandlerTests : IDisposable
         Assert.Equal(1, _tokens.Requests);
         var record = Assert.Single(_logger.Collector.GetSnapshot(), r => r.Id.Name == "UnauthorizedNotResent");
         Assert.Contains("StreamContent", record.Message, StringComparison.Ordinal);
+        Assert.Contains("the rejected token is retired, so the next request gets a new one", record.Message, StringComparison.Ordinal);
         Assert.Equal(LogLevel.Warning, record.Level);
+
+        using var next = new StreamContent(new MemoryStream("next"u8.ToArray()));
+        using var _ = await client.PostAsync("https://api.example/upload", next, _ct);
+        Assert.Equal(["Bearer token-1", "Bearer token-2"], stub.Authorizations); // the rejected token is not sent again
+    }
+
+    [Fact]
+    public async Task SendAsync_ApiRejectsTheRenewedTokenToo_NextRequestsGetTheir401FromOneSendUntilTheCoolDownEnds()
+    {
+        using var tokens = new TokenSlotFixture(renewalCoolDown: TimeSpan.FromSeconds(5));
+        tokens.IssueTokens(Hour);
+        var stub = new StubHandler((_, _) => StubHandler.Unauthorized(InvalidToken));
+        var options = new AuthenticatedHttpClientOptions { BaseAddress = new Uri("https://api.example/") };
+        using var client = new HttpClient(new BearerTokenHandler(tokens.Slot, TokenDestinationPolicy.From(options), options, "orders", tokens.Time, _logger) { InnerHandler = stub });
+
+        using (await client.GetAsync("https://api.example/orders", _ct))
+        {
+            Assert.Equal(2, stub.Sends); // the one resend, with a renewed token
+        }
+
+        using var held = await client.GetAsync("https://api.example/orders", _ct);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, held.StatusCode);
+        Assert.Equal(3, stub.Sends);
+        Assert.Equal(2, tokens.Requests);
+        var diagnosis = held.GetAuthenticationDiagnosis()!;
+        Assert.Equal(AuthenticationFailureCause.RejectedAfterRefresh, diagnosis.Cause);
+        Assert.Contains(diagnosis.Trail, line => line.Contains("RenewalCoolDown (5 s)", StringComparison.Ordinal));
+
+        tokens.Time.Advance(TimeSpan.FromSeconds(5));
+        using (await client.GetAsync("https://api.example/orders", _ct))
+        {
+            Assert.Equal(5, stub.Sends); // renewed and resent again
+            Assert.Equal(3, tokens.Requests);
+        }
     }
 
     [Fact]

@@ -143,8 +143,8 @@ public sealed class TokenTelemetryTests : IDisposable
     {
         var first = await _f.WarmAsync(Hour);
 
-        await _f.Slot.RenewAsync(first, _ct);
-        await _f.Slot.RenewAsync(first, _ct); // a newer token is cached: served at once
+        await _f.Slot.TryRenewAsync(first, _ct)!;
+        await _f.Slot.TryRenewAsync(first, _ct)!; // a newer token is cached: served at once
 
         Assert.Equal(new Dictionary<string, long> { ["waited"] = 2, ["fresh"] = 1 }, _t.LookupsByResult());
     }
@@ -174,11 +174,12 @@ public sealed class TokenTelemetryTests : IDisposable
         _t.Metrics.UnauthorizedNotResent("orders", UnauthorizedNotResentReason.Content);
         _t.Metrics.UnauthorizedNotResent("orders", UnauthorizedNotResentReason.Origin);
         _t.Metrics.UnauthorizedNotResent("orders", UnauthorizedNotResentReason.NoToken);
+        _t.Metrics.UnauthorizedNotResent("orders", UnauthorizedNotResentReason.RenewalCoolDown);
 
         var counted = _t.UnauthorizedResends.GetMeasurementSnapshot()
             .Select(m => (string)m.Tags[TelemetryTags.ResendResult]! + "/" + (string?)m.Tags.GetValueOrDefault(TelemetryTags.ResendReason))
             .ToArray();
-        Assert.Equal(["succeeded/", "rejected_again/", "not_resent/challenge", "not_resent/content", "not_resent/origin", "not_resent/no_token"], counted);
+        Assert.Equal(["succeeded/", "rejected_again/", "not_resent/challenge", "not_resent/content", "not_resent/origin", "not_resent/no_token", "not_resent/renewal_cool_down"], counted);
         Assert.All(_t.UnauthorizedResends.GetMeasurementSnapshot(), m => Assert.Equal("orders", m.Tags[TelemetryTags.Client]));
     }
 

@@ -12,13 +12,12 @@ internal sealed class TokenSlotFixture : IDisposable
 {
     public static readonly DateTimeOffset Start = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
 
-    public TokenSlotFixture(TimeSpan? refreshBeforeExpiry = null, TimeSpan? safetyMargin = null, TimeSpan? requestTimeout = null, TimeSpan? failureCoolDown = null, AuthenticatedHttpMetrics? metrics = null)
+    public TokenSlotFixture(TimeSpan? refreshBeforeExpiry = null, TimeSpan? safetyMargin = null, TimeSpan? requestTimeout = null, TimeSpan? failureCoolDown = null, TimeSpan? renewalCoolDown = null, AuthenticatedHttpMetrics? metrics = null)
     {
         Slot = new TokenSlot(
             Source,
             new TokenLifetimePolicy(refreshBeforeExpiry ?? TimeSpan.FromMinutes(5), safetyMargin ?? TimeSpan.FromSeconds(10), RefreshJitter.None),
-            requestTimeout ?? TimeSpan.FromSeconds(30),
-            failureCoolDown ?? TimeSpan.Zero,
+            new TokenSlotLimits(requestTimeout ?? TimeSpan.FromSeconds(30), failureCoolDown ?? TimeSpan.Zero, renewalCoolDown ?? TimeSpan.Zero),
             Time,
             NullLogger.Instance,
             metrics ?? TelemetryHarness.Unobserved); // by default, instruments nobody listens to

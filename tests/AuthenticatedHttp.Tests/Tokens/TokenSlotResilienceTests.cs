@@ -67,7 +67,7 @@ public sealed class TokenSlotResilienceTests : IDisposable
         var first = await _f.WarmAsync(Hour);
         _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(Terminal());
 
-        await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.RenewAsync(first, _ct)); // no usable token now
+        await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.TryRenewAsync(first, _ct)!); // no usable token now
         _f.IssueTokens(Hour);
         _f.Time.Advance(TimeSpan.FromSeconds(5));
 
@@ -147,6 +147,75 @@ public sealed class TokenSlotResilienceTests : IDisposable
         _f.IssueTokens(Hour);
         _f.Time.Advance(TimeSpan.FromSeconds(5)); // past the cool-down
         Assert.Equal("token-1", (await _f.Slot.GetTokenAsync(_ct)).Token.Value);
+    }
+
+    [Fact]
+    public async Task RenewalCoolDown_ReplacementRejectedToo_StaysInUseUntilTheCoolDownHasPassed()
+    {
+        using var f = new TokenSlotFixture(renewalCoolDown: TimeSpan.FromSeconds(5));
+        var first = await f.WarmAsync(Hour);
+        var second = await f.Slot.TryRenewAsync(first, _ct)!; // a first rejection renews at once
+
+        Assert.Null(f.Slot.TryRenewAsync(second, _ct));       // its replacement rejected too: held
+        Assert.Equal(Rejection.CoolingDown, f.Slot.Retire(second, out _));
+        Assert.True(f.Slot.TryGetToken(out var served));     // still served: callers get the API's 401, not an exception
+        Assert.Same(second, served);
+        f.Time.Advance(TimeSpan.FromSeconds(4.999));
+        Assert.Null(f.Slot.TryRenewAsync(second, _ct));
+        Assert.Equal(2, f.Requests);
+
+        f.Time.Advance(TimeSpan.FromMilliseconds(1));
+        var third = await f.Slot.TryRenewAsync(second, _ct)!;
+        Assert.Equal("token-3", third.Token.Value);
+        Assert.Equal(3, f.Requests);
+    }
+
+    [Fact]
+    public async Task RenewalCoolDown_ThousandParallelRejectionsOfOneToken_AllJoinTheOneRenewal()
+    {
+        using var f = new TokenSlotFixture(renewalCoolDown: TimeSpan.FromSeconds(5));
+        var rejected = await f.WarmAsync(Hour);
+
+        var renewals = await Task.WhenAll(Enumerable.Range(0, 1000).Select(_ => Task.Run(() => f.Slot.TryRenewAsync(rejected, _ct) ?? throw new InvalidOperationException("held"), _ct)));
+
+        Assert.All(renewals, t => Assert.Equal("token-2", t.Token.Value)); // the cool-down holds the next token, not this one's parallel 401s
+        Assert.Equal(2, f.Requests);
+    }
+
+    [Fact]
+    public async Task RenewalCoolDown_ApiRejectingEveryTokenForAMinute_OneTokenRequestPerCoolDown()
+    {
+        using var f = new TokenSlotFixture(renewalCoolDown: TimeSpan.FromSeconds(5));
+        await f.WarmAsync(Hour);
+
+        // A caller every 10 ms, and the API rejects whatever it sends.
+        for (var elapsed = TimeSpan.Zero; elapsed < TimeSpan.FromMinutes(1); elapsed += TimeSpan.FromMilliseconds(10))
+        {
+            var sent = f.Slot.TryGetToken(out var cached) ? cached : await f.Slot.GetTokenAsync(_ct);
+            if (f.Slot.TryRenewAsync(sent, _ct) is { } renewal)
+            {
+                await renewal;
+            }
+
+            f.Time.Advance(TimeSpan.FromMilliseconds(10));
+        }
+
+        Assert.Equal(1 + 12, f.Requests); // the first token, then one renewal per 5 s: 6,000 without the cool-down
+    }
+
+    [Fact]
+    public async Task Retire_RejectedTokenNotResent_NextCallerWaitsForANewToken()
+    {
+        using var f = new TokenSlotFixture(renewalCoolDown: TimeSpan.FromSeconds(5));
+        var rejected = await f.WarmAsync(Hour);
+
+        Assert.Equal(Rejection.Retired, f.Slot.Retire(rejected, out _));
+
+        Assert.False(f.Slot.TryGetToken(out _));
+        Assert.Equal(1, f.Requests); // nothing requested until a request needs it
+        Assert.Equal("token-2", (await f.Slot.GetTokenAsync(_ct)).Token.Value);
+        Assert.Equal(Rejection.NewerTokenCached, f.Slot.Retire(rejected, out var newer)); // a late 401 for it changes nothing
+        Assert.Equal("token-2", newer!.Token.Value);
     }
 
     private static TokenAcquisitionException Terminal() =>

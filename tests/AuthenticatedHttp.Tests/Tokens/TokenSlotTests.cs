@@ -262,7 +262,7 @@ public sealed class TokenSlotTests : IDisposable
         var rejected = await _f.WarmAsync(Hour);
         var pending = _f.HoldNextRequest();
 
-        var renewals = Enumerable.Range(0, 1000).Select(_ => Task.Run(() => _f.Slot.RenewAsync(rejected, _ct), _ct)).ToArray();
+        var renewals = Enumerable.Range(0, 1000).Select(_ => Task.Run(() => _f.Slot.TryRenewAsync(rejected, _ct)!, _ct)).ToArray();
         while (_f.Requests < 2)
         {
             await Task.Yield();
@@ -280,9 +280,9 @@ public sealed class TokenSlotTests : IDisposable
     public async Task RenewAsync_NewerTokenAlreadyCached_ReturnsItWithoutRequest()
     {
         var rejected = await _f.WarmAsync(Hour);
-        var newer = await _f.Slot.RenewAsync(rejected, _ct);
+        var newer = await _f.Slot.TryRenewAsync(rejected, _ct)!;
 
-        var again = await _f.Slot.RenewAsync(rejected, _ct);
+        var again = await _f.Slot.TryRenewAsync(rejected, _ct)!;
 
         Assert.Same(newer, again);
         Assert.Equal(2, _f.Requests);

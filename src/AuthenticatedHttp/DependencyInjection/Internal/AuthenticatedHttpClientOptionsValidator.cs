@@ -109,6 +109,7 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(string clientName,
         CheckRange(failures, nameof(options.ExpirySafetyMargin), options.ExpirySafetyMargin, TimeSpan.Zero, TimeSpan.FromMinutes(5));
         CheckRange(failures, nameof(options.TokenRequestTimeout), options.TokenRequestTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
         CheckRange(failures, nameof(options.FailureCoolDown), options.FailureCoolDown, TimeSpan.Zero, TimeSpan.FromMinutes(5));
+        CheckRange(failures, nameof(options.RenewalCoolDown), options.RenewalCoolDown, TimeSpan.Zero, TimeSpan.FromMinutes(5));
         if (options.RefreshBeforeExpiry <= options.ExpirySafetyMargin)
         {
             failures.Add(Fail(

@@ -104,6 +104,16 @@ internal sealed class BearerTokenHandler(
             : !destinations.Allows(request.RequestUri) ? ($"the request was redirected to {TokenDestinationPolicy.OriginOf(request.RequestUri)}, which may not receive the token", UnauthorizedNotResentReason.Origin)
             : !ResendableContent.CanResend(request.Content) ? ($"its content ({request.Content!.GetType().Name}) cannot be read a second time; use buffered content such as ByteArrayContent to allow the resend", UnauthorizedNotResentReason.Content)
             : ((string?)null, default(UnauthorizedNotResentReason));
+        Task<CachedToken>? renewal = null;
+        if (reason == UnauthorizedNotResentReason.Content)
+        {
+            notResent += RetireForNextRequest(token); // not resending is right; sending the rejected token again is not
+        }
+        else if (notResent is null && (renewal = slot.TryRenewAsync(token, cancellationToken)) is null)
+        {
+            (notResent, reason) = (RenewalCoolingDown(), UnauthorizedNotResentReason.RenewalCoolDown);
+        }
+
         if (notResent is not null)
         {
             if (response.StatusCode == HttpStatusCode.Unauthorized)
@@ -120,7 +130,7 @@ internal sealed class BearerTokenHandler(
         try
         {
             // Throws TokenAcquisitionException when no new token can be had: never resend without one.
-            renewed = await slot.RenewAsync(token, cancellationToken).ConfigureAwait(false);
+            renewed = await renewal!.ConfigureAwait(false);
         }
         catch (TokenAcquisitionException)
         {
@@ -151,6 +161,20 @@ internal sealed class BearerTokenHandler(
         trail.Add(Answer(second, secondChallenges) + " Returned as is: there is no second resend.");
         return Explain(second, request, sentTo, renewed, secondChallenges, resent: true, trail);
     }
+
+    /// <summary>
+    /// Retires a token rejected on a request that cannot be resent, so the next request gets a new one instead of
+    /// sending the rejected token again until it expires. Returns what to add to the reason.
+    /// </summary>
+    private string RetireForNextRequest(CachedToken rejected) => slot.Retire(rejected, out _) switch
+    {
+        Rejection.Retired => "; the rejected token is retired, so the next request gets a new one",
+        Rejection.CoolingDown => "; " + RenewalCoolingDown(),
+        _ => "; a newer token is already cached for the next request",
+    };
+
+    private string RenewalCoolingDown() =>
+        $"the API also rejected the token that replaced the last one retired, so the next renewal waits until RenewalCoolDown ({slot.RenewalCoolDown.TotalSeconds:0.###} s) has passed since then";
 
     /// <summary>Attaches the diagnosis to the response and logs it once, as a warning.</summary>
     private HttpResponseMessage Explain(HttpResponseMessage response, HttpRequestMessage request, Uri? sentTo, CachedToken token, IReadOnlyList<AuthenticationChallenge> challenges, bool resent, List<string> trail)

@@ -101,6 +101,7 @@ internal static class TelemetryTags
         UnauthorizedNotResentReason.Content => "content",
         UnauthorizedNotResentReason.Origin => "origin",
         UnauthorizedNotResentReason.NoToken => "no_token",
+        UnauthorizedNotResentReason.RenewalCoolDown => "renewal_cool_down",
         _ => Other,
     };
 }

@@ -14,4 +14,7 @@ internal enum UnauthorizedNotResentReason
 
     /// <summary>No new token could be obtained (the caller gets the <see cref="TokenAcquisitionException"/>).</summary>
     NoToken = 3,
+
+    /// <summary>The API also rejected the token that replaced the last one retired; renewals wait out <c>RenewalCoolDown</c>.</summary>
+    RenewalCoolDown = 4,
 }

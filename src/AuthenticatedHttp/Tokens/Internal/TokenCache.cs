@@ -46,8 +46,7 @@ internal sealed class TokenCache(
             time,
             _logger),
         new TokenLifetimePolicy(options.RefreshBeforeExpiry, options.ExpirySafetyMargin, jitter),
-        options.TokenRequestTimeout,
-        options.FailureCoolDown,
+        TokenSlotLimits.From(options),
         time,
         _logger,
         metrics);

@@ -28,6 +28,7 @@ internal sealed class TokenSlot : IDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _requestTimeout;
     private readonly TimeSpan _failureCoolDown;
+    private readonly TimeSpan _renewalCoolDown;
     private readonly ILogger _logger;
     private readonly AuthenticatedHttpMetrics _metrics;
     private readonly Lock _gate = new();
@@ -35,6 +36,7 @@ internal sealed class TokenSlot : IDisposable
     private TaskCompletionSource<CachedToken>? _refresh;
     private Task<CachedToken>? _failedRefresh;
     private DateTimeOffset _coolDownUntil;
+    private DateTimeOffset _lastRetirement = DateTimeOffset.MinValue;
     private ITimer? _phaseTimer;
     private int _backgroundFailures;
     private long _backgroundRetryNotBeforeTicks;
@@ -43,12 +45,13 @@ internal sealed class TokenSlot : IDisposable
     private int _backgroundRefreshes;
     private bool _disposed;
 
-    public TokenSlot(ITokenSource source, TokenLifetimePolicy policy, TimeSpan requestTimeout, TimeSpan failureCoolDown, TimeProvider time, ILogger logger, AuthenticatedHttpMetrics metrics)
+    public TokenSlot(ITokenSource source, TokenLifetimePolicy policy, TokenSlotLimits limits, TimeProvider time, ILogger logger, AuthenticatedHttpMetrics metrics)
     {
         _source = source;
         _policy = policy;
-        _requestTimeout = requestTimeout;
-        _failureCoolDown = failureCoolDown;
+        _requestTimeout = limits.RequestTimeout;
+        _failureCoolDown = limits.FailureCoolDown;
+        _renewalCoolDown = limits.RenewalCoolDown;
         _time = time;
         _logger = logger;
         _metrics = metrics;
@@ -59,6 +62,9 @@ internal sealed class TokenSlot : IDisposable
     /// (<see cref="AuthenticatedHttpMetrics.UnauthorizedResent"/>, <see cref="AuthenticatedHttpMetrics.UnauthorizedNotResent"/>).
     /// </summary>
     public AuthenticatedHttpMetrics Metrics => _metrics;
+
+    /// <summary>The least time between two retirements of a rejected token (see <see cref="Retire"/>).</summary>
+    public TimeSpan RenewalCoolDown => _renewalCoolDown;
 
     /// <summary>The clients sharing this slot, for messages: "orders" or "orders, billing".</summary>
     public string ClientNames => Volatile.Read(ref _clientNames);
@@ -138,32 +144,62 @@ internal sealed class TokenSlot : IDisposable
     }
 
     /// <summary>
-    /// Compare-and-swap renewal after the API rejected <paramref name="rejected"/>: if a newer usable token is already
-    /// cached, returns it; otherwise retires the rejected token and waits for the one shared refresh.
+    /// Compare-and-swap renewal after the API rejected <paramref name="rejected"/>: a newer usable token if one is cached;
+    /// otherwise the rejected token is retired and the caller waits for the one shared refresh. Null while the renewal
+    /// cool-down holds (<see cref="Retire"/>): the API's answer stands, and nothing is requested.
     /// </summary>
-    public Task<CachedToken> RenewAsync(CachedToken rejected, CancellationToken cancellationToken)
+    /// <exception cref="TokenAcquisitionException">The rejected token was retired and no new one could be obtained.</exception>
+    public Task<CachedToken>? TryRenewAsync(CachedToken rejected, CancellationToken cancellationToken)
     {
-        CachedToken? newer = null;
+        switch (Retire(rejected, out var newer))
+        {
+            case Rejection.NewerTokenCached:
+                _metrics.CacheLookup(ClientNames, newer!.Phase == TokenPhase.Fresh ? TelemetryTags.Fresh : TelemetryTags.Stale);
+                return Task.FromResult(newer);
+            case Rejection.CoolingDown:
+                return null;
+            default:
+                return StartOrJoinRefresh(rejected, background: false).WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Takes a token the API rejected out of service, so that the next request that needs a token gets a new one
+    /// (compare-and-swap: a token already replaced by a newer usable one is left alone).
+    /// </summary>
+    /// <remarks>
+    /// At most one token is retired per <c>RenewalCoolDown</c>: when the API also rejects the token that replaced the
+    /// last one retired, a new token is unlikely to fare better, and renewing on every 401 would have the identity
+    /// provider issue a token for every few API calls. Until the cool-down has passed the rejected token stays in
+    /// use (<see cref="Rejection.CoolingDown"/>), and callers get the API's 401 at once.
+    /// </remarks>
+    public Rejection Retire(CachedToken rejected, out CachedToken? newer)
+    {
+        newer = null;
         lock (_gate)
         {
-            var current = _current;
-            if (current is not null && !ReferenceEquals(current, rejected) && current.Observe(_time.GetUtcNow()) != TokenPhase.Unusable)
+            var now = _time.GetUtcNow();
+            if (_current is { } current && !ReferenceEquals(current, rejected) && current.Observe(now) != TokenPhase.Unusable)
             {
                 newer = current;
+                return Rejection.NewerTokenCached;
             }
-            else if (rejected.Advance(TokenPhase.Unusable))
+
+            // A token already out of service (retired by a parallel 401, or expired) only needs the shared refresh.
+            if (rejected.Phase != TokenPhase.Unusable)
             {
+                if (now - _lastRetirement < _renewalCoolDown)
+                {
+                    return Rejection.CoolingDown;
+                }
+
+                rejected.Advance(TokenPhase.Unusable);
+                _lastRetirement = now;
                 Log.TokenRejected(_logger, ClientNames, rejected.Token.ExpiresAt);
             }
-        }
 
-        if (newer is not null)
-        {
-            _metrics.CacheLookup(ClientNames, newer.Phase == TokenPhase.Fresh ? TelemetryTags.Fresh : TelemetryTags.Stale);
-            return Task.FromResult(newer);
+            return Rejection.Retired;
         }
-
-        return StartOrJoinRefresh(rejected, background: false).WaitAsync(cancellationToken);
     }
 
     public void Dispose()
