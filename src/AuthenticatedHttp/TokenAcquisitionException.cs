@@ -56,6 +56,6 @@ public sealed class TokenAcquisitionException : Exception
     /// <summary>Gets the OAuth 2.0 <c>error_uri</c>, when the server sent a valid one.</summary>
     public Uri? ErrorUri { get; }
 
-    /// <summary>Gets how long the server (its <c>Retry-After</c> header) or the circuit breaker asks callers to wait, when known.</summary>
+    /// <summary>Gets how long the token endpoint asked callers to wait (its <c>Retry-After</c> header), when it did.</summary>
     public TimeSpan? RetryAfter { get; }
 }

@@ -2,8 +2,9 @@ namespace AuthenticatedHttp;
 
 /// <summary>
 /// How requests to the token endpoint survive trouble at the identity provider: retries with exponential backoff and
-/// jitter (honouring <c>Retry-After</c>), a per-attempt timeout, and a circuit breaker. The overall bound on one token
-/// request is <see cref="AuthenticatedHttpClientOptions.TokenRequestTimeout"/>.
+/// jitter (honouring <c>Retry-After</c>) and a per-attempt timeout. The overall bound on one token request is
+/// <see cref="AuthenticatedHttpClientOptions.TokenRequestTimeout"/>; between requests, the token cache's cool-down and
+/// background backoff keep a failing identity provider from being asked on every API call.
 /// </summary>
 /// <remarks>
 /// Only transient failures are retried: 5xx, 408, 429, timeouts and connection failures. OAuth errors such as
@@ -23,7 +24,9 @@ public sealed class TokenEndpointResilienceOptions
 
     /// <summary>
     /// Gets or sets the longest delay between attempts. A <c>Retry-After</c> longer than this ends the retries: the
-    /// failure is reported, and the cache waits at least that long before asking again.
+    /// failure is reported, and callers without a usable token get it for that long (up to 5 minutes) before the
+    /// next request. A background refresh waits that long too, unless that would leave it no attempt before the
+    /// current token becomes unusable.
     /// </summary>
     /// <value>The default value is 10 seconds. Allowed: 0 to 5 minutes.</value>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
@@ -31,23 +34,4 @@ public sealed class TokenEndpointResilienceOptions
     /// <summary>Gets or sets how long one attempt may take before it is abandoned (and retried, if attempts remain).</summary>
     /// <value>The default value is 10 seconds. Allowed: 1 second to 5 minutes, and not more than <see cref="AuthenticatedHttpClientOptions.TokenRequestTimeout"/>.</value>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>
-    /// Gets or sets the share of failed attempts, within <see cref="CircuitBreakerSamplingDuration"/>, that opens the
-    /// circuit: while it is open, token requests fail at once with <see cref="TokenFailureKind.CircuitOpen"/>.
-    /// </summary>
-    /// <value>The default value is 0.5. Allowed: 0 (no circuit breaker) to 1.</value>
-    public double CircuitBreakerFailureRatio { get; set; } = 0.5;
-
-    /// <summary>Gets or sets how many attempts must be seen within the sampling duration before the circuit can open.</summary>
-    /// <value>The default value is 8. Allowed: 2 to 1000.</value>
-    public int CircuitBreakerMinimumThroughput { get; set; } = 8;
-
-    /// <summary>Gets or sets the window over which the failure ratio is measured.</summary>
-    /// <value>The default value is 30 seconds. Allowed: 1 second to 10 minutes.</value>
-    public TimeSpan CircuitBreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Gets or sets how long the circuit stays open before one trial attempt is let through.</summary>
-    /// <value>The default value is 15 seconds. Allowed: 1 second to 10 minutes.</value>
-    public TimeSpan CircuitBreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(15);
 }

@@ -22,8 +22,8 @@ public enum TokenFailureKind
     Timeout = 4,
 
     /// <summary>
-    /// The token endpoint failed so often that the circuit breaker stopped sending requests for a while
-    /// (<see cref="TokenEndpointResilienceOptions.CircuitBreakerBreakDuration"/>).
+    /// A circuit breaker in a pipeline given to <c>UseTokenEndpointPipeline</c> is open, so no request was sent. The
+    /// built-in pipeline has no circuit breaker.
     /// </summary>
     CircuitOpen = 5,
 }

@@ -81,15 +81,77 @@ public sealed class OutageTests(ITestOutputHelper output)
         var (requests, failures) = await DriveAsync(host, until: DateTimeOffset.UtcNow + 3 * lifetime);
 
         output.WriteLine($"requests {requests}, token attempts {server.TokenRequests}, failed attempts {server.TokenRequestsFailed}, issued {server.TokensIssued}");
-        Assert.All(failures, f => Assert.IsType<TokenAcquisitionException>(f)); // if anything fails, it is the typed error
+        Assert.All(failures, f => Assert.IsType<TokenAcquisitionException>(f.Error)); // if anything fails, it is the typed error
         Assert.Empty(failures);
         Assert.Equal(0, server.ApiUnauthorized);
         Assert.True(server.TokenRequestsFailed > 0, "the chaos never struck");
     }
 
-    private async Task<(int Requests, List<Exception> Failures)> DriveAsync(LibraryHost host, DateTimeOffset until)
+    [Theory]
+    [InlineData(6.9)] // healthy again 0.3 s before the token becomes unusable
+    [InlineData(8.5)] // healthy again 1.3 s after it did
+    public async Task IdpRecoversAroundTheLastUsableMoment_CallsSucceedWithinTheCoolDown(double recoverySeconds)
     {
-        var failures = new List<Exception>();
+        // 8 s tokens, RefreshBeforeExpiry 4 s: RefreshAt = 4 s, UsableUntil = 7.2 s. From RefreshAt the token endpoint
+        // fails (500s, then dropped connections) until the recovery moment. Two background refreshes of four attempts
+        // fail before 6 s: enough to have opened the circuit breaker the library once had (8 failures, 15 s break),
+        // which then failed calls for up to a full break after the identity provider was healthy again.
+        var lifetime = TimeSpan.FromSeconds(8);
+        var coolDown = TimeSpan.FromSeconds(2);
+        await using var server = await LoopbackAuthServer.StartAsync(o => o.TokenLifetime = lifetime, _ct);
+        await using var host = await LibraryHost.StartAsync(server, new()
+        {
+            ["RefreshBeforeExpiry"] = "00:00:04",
+            ["ExpirySafetyMargin"] = "00:00:00.800",
+            ["FailureCoolDown"] = "00:00:02",
+            ["TokenEndpointResilience:RetryDelay"] = "00:00:00.050",
+        });
+        await host.Client.PostAsync("warm-up", _ct);
+        var obtainedAt = host.Slot.Current!.Token.ObtainedAt;
+        var outageFrom = obtainedAt + TimeSpan.FromSeconds(4);
+        var recovery = obtainedAt + TimeSpan.FromSeconds(recoverySeconds);
+        server.TokenEndpointInterceptor = ctx =>
+        {
+            var now = DateTimeOffset.UtcNow;
+            if (now < outageFrom || now >= recovery)
+            {
+                return Task.FromResult(false);
+            }
+
+            if (now < outageFrom + (recovery - outageFrom) / 2)
+            {
+                ctx.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            }
+            else
+            {
+                ctx.Abort();
+            }
+
+            return Task.FromResult(true);
+        };
+
+        var (requests, failures) = await DriveAsync(host, until: recovery + TimeSpan.FromSeconds(4));
+
+        var afterRecovery = failures.Where(f => f.At > recovery).ToList();
+        var lastFailure = failures.Count == 0 ? TimeSpan.Zero : failures.Max(f => f.At) - recovery;
+        output.WriteLine($"recovery at {recoverySeconds} s: requests {requests}, failed {failures.Count} ({afterRecovery.Count} after recovery, the last {lastFailure.TotalSeconds:0.00} s after it; kinds {string.Join(", ", failures.GroupBy(f => (f.Error as TokenAcquisitionException)?.Kind.ToString() ?? f.Error.GetType().Name).Select(g => $"{g.Key} {g.Count()}"))}), token attempts {server.TokenRequests}");
+        Assert.All(failures, f => Assert.IsType<TokenAcquisitionException>(f.Error));
+        Assert.True(requests > 100, $"only {requests} requests");
+        Assert.Equal(0, server.ApiUnauthorized);
+        if (recovery < obtainedAt + TimeSpan.FromSeconds(7.2))
+        {
+            Assert.Empty(failures); // the token was usable until the identity provider was back
+        }
+        else
+        {
+            // Calls fail while no token can be had, and for at most the cool-down after the identity provider is back.
+            Assert.InRange(lastFailure, TimeSpan.MinValue, coolDown + TimeSpan.FromSeconds(0.5));
+        }
+    }
+
+    private async Task<(int Requests, List<(DateTimeOffset At, Exception Error)> Failures)> DriveAsync(LibraryHost host, DateTimeOffset until)
+    {
+        var failures = new List<(DateTimeOffset At, Exception Error)>();
         var requests = 0;
         await Task.WhenAll(Enumerable.Range(0, 8).Select(async w =>
         {
@@ -105,7 +167,7 @@ public sealed class OutageTests(ITestOutputHelper output)
                 {
                     lock (failures)
                     {
-                        failures.Add(ex);
+                        failures.Add((DateTimeOffset.UtcNow, ex));
                     }
                 }
             }

@@ -46,6 +46,20 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
         Assert.Contains("'orders': TokenEndpointResilience:MaxRetries (configuration key 'Orders:TokenEndpointResilience:MaxRetries') is not a known setting", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("CircuitBreakerFailureRatio", "0.5")]
+    [InlineData("CircuitBreakerBreakDuration", "00:00:15")]
+    public async Task StartAsync_RemovedCircuitBreakerKey_FailsSayingWhyItIsGone(string key, string value)
+    {
+        var config = Valid();
+        config["Orders:TokenEndpointResilience:" + key] = value;
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains($"'orders': TokenEndpointResilience:{key} (configuration key 'Orders:TokenEndpointResilience:{key}') is no longer a setting: the token endpoint has no circuit breaker", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task StartAsync_ResilienceKeysBindFromConfiguration()
     {
@@ -53,7 +67,8 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
         config["Orders:FailureCoolDown"] = "00:00:07";
         config["Orders:TokenEndpointResilience:MaxRetryAttempts"] = "5";
         config["Orders:TokenEndpointResilience:AttemptTimeout"] = "00:00:03";
-        config["Orders:TokenEndpointResilience:CircuitBreakerFailureRatio"] = "0.25";
+        config["Orders:TokenEndpointResilience:MaxRetryDelay"] = "00:00:02";
+        config["Orders:RenewalCoolDown"] = "00:00:30";
         using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
 
         await host.StartAsync(_ct);
@@ -62,14 +77,15 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
         Assert.Equal(TimeSpan.FromSeconds(7), options.FailureCoolDown);
         Assert.Equal(5, options.TokenEndpointResilience.MaxRetryAttempts);
         Assert.Equal(TimeSpan.FromSeconds(3), options.TokenEndpointResilience.AttemptTimeout);
-        Assert.Equal(0.25, options.TokenEndpointResilience.CircuitBreakerFailureRatio);
+        Assert.Equal(TimeSpan.FromSeconds(2), options.TokenEndpointResilience.MaxRetryDelay);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.RenewalCoolDown);
         await host.StopAsync(_ct);
     }
 
     [Theory]
     [InlineData("TokenEndpointResilience:MaxRetryAttempts", "11", "must be between 0 and 10 (was 11)")]
     [InlineData("TokenEndpointResilience:AttemptTimeout", "00:00:45", "must not exceed TokenRequestTimeout")]
-    [InlineData("TokenEndpointResilience:CircuitBreakerFailureRatio", "1.5", "must be between 0 and 1 (was 1.5)")]
+    [InlineData("RenewalCoolDown", "00:05:01", "must be between 00:00:00 and 00:05:00 (was 00:05:01)")]
     [InlineData("FailureCoolDown", "00:10:00", "must be between 00:00:00 and 00:05:00")]
     public async Task StartAsync_InvalidResilienceValue_FailsNamingKeyAndCause(string key, string value, string cause)
     {

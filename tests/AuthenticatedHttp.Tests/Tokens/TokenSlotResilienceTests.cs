@@ -2,6 +2,7 @@ using AuthenticatedHttp.Tests.TestSupport;
 using AuthenticatedHttp.Tokens.Internal;
 using NSubstitute;
 using NSubstitute.ExceptionExtensions;
+using Polly;
 
 namespace AuthenticatedHttp.Tests.Tokens;
 
@@ -147,6 +148,59 @@ public sealed class TokenSlotResilienceTests : IDisposable
         _f.IssueTokens(Hour);
         _f.Time.Advance(TimeSpan.FromSeconds(5)); // past the cool-down
         Assert.Equal("token-1", (await _f.Slot.GetTokenAsync(_ct)).Token.Value);
+    }
+
+    [Theory]
+    [InlineData(59 * 60 + 45)] // the identity provider is back 5 s before the token's last usable moment (59:50)
+    [InlineData(60 * 60 + 30)] // and 40 s after it
+    public void IdpOutageFromRefreshAt_BuiltInPipeline_CallersHaveATokenWithinTheCoolDownOfRecovery(int recoverySeconds)
+    {
+        // The built-in pipeline with its default settings, except no delay between retries, so that every token
+        // request completes synchronously and the clock alone decides what happens.
+        var pipeline = TokenEndpointPipeline.Create(new TokenEndpointResilienceOptions { RetryDelay = TimeSpan.Zero }, _f.Time);
+        var outageFrom = TokenSlotFixture.Start + TimeSpan.FromMinutes(55);
+        var recovery = TokenSlotFixture.Start + TimeSpan.FromSeconds(recoverySeconds);
+        var attempts = 0;
+        var issued = 0;
+        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(_ => pipeline.ExecuteAsync(_ =>
+        {
+            attempts++;
+            var now = _f.Time.GetUtcNow();
+            return now >= outageFrom && now < recovery ? throw Transient() : ValueTask.FromResult(_f.Token($"token-{++issued}", Hour));
+        }).AsTask());
+        Assert.True(_f.Slot.GetTokenAsync(_ct).IsCompletedSuccessfully);
+
+        // A caller every 250 ms from just before the outage until a minute after the recovery.
+        var failures = new List<(DateTimeOffset At, TokenFailureKind Kind)>();
+        _f.Time.Advance(TimeSpan.FromMinutes(54));
+        while (_f.Time.GetUtcNow() < recovery + TimeSpan.FromMinutes(1))
+        {
+            if (!_f.Slot.TryGetToken(out _))
+            {
+                var waited = _f.Slot.GetTokenAsync(_ct);
+                Assert.True(waited.IsCompleted); // every attempt is synchronous here
+                if (waited.Exception?.InnerException is TokenAcquisitionException failure)
+                {
+                    failures.Add((_f.Time.GetUtcNow(), failure.Kind));
+                }
+            }
+
+            _f.Time.Advance(TimeSpan.FromMilliseconds(250));
+        }
+
+        var usableUntil = TokenSlotFixture.Start + Hour - TimeSpan.FromSeconds(10);
+        if (recovery < usableUntil)
+        {
+            Assert.Empty(failures); // the background refresh got an attempt in after the recovery
+        }
+        else
+        {
+            Assert.All(failures, f => Assert.True(f.At < recovery + TimeSpan.FromSeconds(5), $"a caller failed {(f.At - recovery).TotalSeconds} s after the recovery ({f.Kind})"));
+            Assert.Contains(failures, f => f.At >= usableUntil); // callers did fail while no token could be had
+        }
+
+        Assert.Equal(TokenPhase.Fresh, _f.Slot.Current!.Phase);
+        Assert.InRange(attempts, 20, 400); // the outage was felt, and the backoff kept it far from a storm
     }
 
     [Fact]

@@ -17,6 +17,10 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(string clientName,
     private static readonly HashSet<string> KnownResilienceKeys = new(
         typeof(TokenEndpointResilienceOptions).GetProperties().Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
 
+    // Keys that once meant something: say why they are gone rather than just "not a known setting".
+    private static readonly HashSet<string> RemovedResilienceKeys = new(
+        ["CircuitBreakerFailureRatio", "CircuitBreakerMinimumThroughput", "CircuitBreakerSamplingDuration", "CircuitBreakerBreakDuration"], StringComparer.OrdinalIgnoreCase);
+
     public ValidateOptionsResult Validate(string? name, AuthenticatedHttpClientOptions options)
     {
         if (!string.Equals(name, clientName, StringComparison.Ordinal))
@@ -28,7 +32,7 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(string clientName,
         if (configuration is not null)
         {
             CheckKeys(failures, configuration, string.Empty, KnownKeys);
-            CheckKeys(failures, configuration.GetSection(nameof(options.TokenEndpointResilience)), nameof(options.TokenEndpointResilience) + ":", KnownResilienceKeys);
+            CheckKeys(failures, configuration.GetSection(nameof(options.TokenEndpointResilience)), nameof(options.TokenEndpointResilience) + ":", KnownResilienceKeys, RemovedResilienceKeys);
         }
 
         if (options.TokenEndpoint is null)
@@ -128,10 +132,6 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(string clientName,
             CheckRange(failures, Prefix + nameof(resilience.RetryDelay), resilience.RetryDelay, TimeSpan.Zero, TimeSpan.FromMinutes(1));
             CheckRange(failures, Prefix + nameof(resilience.MaxRetryDelay), resilience.MaxRetryDelay, TimeSpan.Zero, TimeSpan.FromMinutes(5));
             CheckRange(failures, Prefix + nameof(resilience.AttemptTimeout), resilience.AttemptTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
-            CheckRange(failures, Prefix + nameof(resilience.CircuitBreakerFailureRatio), resilience.CircuitBreakerFailureRatio, 0, 1);
-            CheckRange(failures, Prefix + nameof(resilience.CircuitBreakerMinimumThroughput), resilience.CircuitBreakerMinimumThroughput, 2, 1000);
-            CheckRange(failures, Prefix + nameof(resilience.CircuitBreakerSamplingDuration), resilience.CircuitBreakerSamplingDuration, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
-            CheckRange(failures, Prefix + nameof(resilience.CircuitBreakerBreakDuration), resilience.CircuitBreakerBreakDuration, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
             if (resilience.AttemptTimeout > options.TokenRequestTimeout)
             {
                 failures.Add(Fail(Prefix + nameof(resilience.AttemptTimeout), $"({resilience.AttemptTimeout:c}) must not exceed TokenRequestTimeout ({options.TokenRequestTimeout:c}), which bounds all attempts together"));
@@ -141,11 +141,15 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(string clientName,
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    private void CheckKeys(List<string> failures, IConfiguration section, string prefix, HashSet<string> known)
+    private void CheckKeys(List<string> failures, IConfiguration section, string prefix, HashSet<string> known, HashSet<string>? removed = null)
     {
         foreach (var child in section.GetChildren())
         {
-            if (!known.Contains(child.Key))
+            if (removed?.Contains(child.Key) == true)
+            {
+                failures.Add(Fail(prefix + child.Key, "is no longer a setting: the token endpoint has no circuit breaker (its break outlasted the outages it guarded against; single-flight, FailureCoolDown and the background backoff bound the load on the identity provider); remove the key"));
+            }
+            else if (!known.Contains(child.Key))
             {
                 failures.Add(Fail(prefix + child.Key, $"is not a known setting (known: {string.Join(", ", known.Order(StringComparer.Ordinal))})"));
             }

@@ -58,7 +58,9 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         }
         catch (BrokenCircuitException ex)
         {
-            throw Failure(clientName, TokenFailureKind.CircuitOpen, "the token endpoint failed repeatedly, so the circuit breaker is not sending requests for now", isTransient: true, retryAfter: ex.RetryAfter, inner: ex);
+            // Only a pipeline given to UseTokenEndpointPipeline has a breaker. Its break is not the server's Retry-After:
+            // it must not stretch the cool-down or the background backoff, which stay the library's to keep.
+            throw Failure(clientName, TokenFailureKind.CircuitOpen, "the circuit breaker of the token endpoint pipeline (UseTokenEndpointPipeline) is open", isTransient: true, inner: ex);
         }
         finally
         {

@@ -1,14 +1,18 @@
 using Polly;
-using Polly.CircuitBreaker;
 using Polly.Retry;
 using Polly.Timeout;
 
 namespace AuthenticatedHttp.Tokens.Internal;
 
 /// <summary>
-/// The built-in Polly pipeline around each token endpoint attempt: retry (outermost) → circuit breaker → attempt timeout.
-/// The overall bound is the token cache's own <see cref="AuthenticatedHttpClientOptions.TokenRequestTimeout"/>.
+/// The built-in Polly pipeline around each token endpoint attempt: retry (outermost) → attempt timeout. The overall
+/// bound is the token cache's own <see cref="AuthenticatedHttpClientOptions.TokenRequestTimeout"/>.
 /// </summary>
+/// <remarks>
+/// No circuit breaker: single-flight, the failure cool-down and the capped background backoff already bound what the
+/// identity provider sees, and a breaker's break outlasted the outage it guarded against (DESIGN.md
+/// "Resilience at the token endpoint").
+/// </remarks>
 internal static class TokenEndpointPipeline
 {
     public static ResiliencePipeline Create(TokenEndpointResilienceOptions options, TimeProvider time)
@@ -30,19 +34,6 @@ internal static class TokenEndpointPipeline
             });
         }
 
-        if (options.CircuitBreakerFailureRatio > 0)
-        {
-            builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
-            {
-                FailureRatio = options.CircuitBreakerFailureRatio,
-                MinimumThroughput = options.CircuitBreakerMinimumThroughput,
-                SamplingDuration = options.CircuitBreakerSamplingDuration,
-                BreakDuration = options.CircuitBreakerBreakDuration,
-                // Terminal OAuth errors say nothing about the server's health; only transient failures count.
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is TokenAcquisitionException { IsTransient: true } or TimeoutRejectedException),
-            });
-        }
-
         return builder.AddTimeout(options.AttemptTimeout).Build();
     }
 
@@ -51,6 +42,6 @@ internal static class TokenEndpointPipeline
         TimeoutRejectedException => true,
         TokenAcquisitionException { IsTransient: true, RetryAfter: null } => true,
         TokenAcquisitionException { IsTransient: true, RetryAfter: { } retryAfter } => retryAfter <= maxDelay,
-        _ => false, // terminal OAuth errors, malformed responses, an open circuit, cancellation
+        _ => false, // terminal OAuth errors, malformed responses, cancellation
     };
 }

@@ -357,7 +357,7 @@ internal sealed class TokenSlot : IDisposable
                 Volatile.Write(ref _refresh, null);
                 if (background)
                 {
-                    retryIn = Max(BackgroundRetryDelay(++_backgroundFailures, _current, now), serverWait);
+                    retryIn = BackgroundRetryDelay(++_backgroundFailures, serverWait, _current, now);
                     Volatile.Write(ref _backgroundRetryNotBeforeTicks, (now + retryIn.Value).UtcTicks);
                 }
                 else if (_failureCoolDown > TimeSpan.Zero)
@@ -384,19 +384,14 @@ internal sealed class TokenSlot : IDisposable
     }
 
     /// <summary>
-    /// 1 s, 2 s, 4 s … capped at a minute, and at a quarter of the time the current token has left (never under 1 s),
-    /// so several attempts fit before it becomes unusable.
+    /// 1 s, 2 s, 4 s … up to a minute, or the server's <c>Retry-After</c> if longer; either capped at a quarter of the
+    /// time the current token has left (never under 1 s), so attempts always fit before it becomes unusable. Past that
+    /// moment callers would ask the identity provider themselves, so waiting longer would spare it nothing.
     /// </summary>
-    private static TimeSpan BackgroundRetryDelay(int failures, CachedToken? current, DateTimeOffset now)
+    private static TimeSpan BackgroundRetryDelay(int failures, TimeSpan serverWait, CachedToken? current, DateTimeOffset now)
     {
-        var delay = FirstBackgroundRetryDelay * Math.Pow(2, Math.Min(failures - 1, 16));
-        var cap = MaxBackgroundRetryDelay;
-        if (current is not null)
-        {
-            cap = Min(cap, Max(FirstBackgroundRetryDelay, (current.UsableUntil - now) / 4));
-        }
-
-        return Min(delay, cap);
+        var delay = Max(Min(FirstBackgroundRetryDelay * Math.Pow(2, Math.Min(failures - 1, 16)), MaxBackgroundRetryDelay), serverWait);
+        return current is null ? delay : Min(delay, Max(FirstBackgroundRetryDelay, (current.UsableUntil - now) / 4));
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
