@@ -1,10 +1,11 @@
 using System.Diagnostics;
+using System.Net;
 using AuthenticatedHttp.Testing;
 using Microsoft.AspNetCore.Http;
 
 namespace AuthenticatedHttp.IntegrationTests.Library;
 
-/// <summary>Sustained traffic while the identity provider fails: real time, real sockets.</summary>
+/// <summary>Sustained traffic through faults at the identity provider or the API, and past their end: real time, real sockets.</summary>
 [Collection(nameof(TimingSensitive))]
 public sealed class OutageTests(ITestOutputHelper output)
 {
@@ -147,6 +148,85 @@ public sealed class OutageTests(ITestOutputHelper output)
             // Calls fail while no token can be had, and for at most the cool-down after the identity provider is back.
             Assert.InRange(lastFailure, TimeSpan.MinValue, coolDown + TimeSpan.FromSeconds(0.5));
         }
+    }
+
+    [Fact]
+    public async Task ApiRejectsEveryToken_TokenRequestsBoundedByTheRenewalCoolDown_EveryCallGetsIts401AtOnce()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
+        await using var host = await LibraryHost.StartAsync(server);
+        await host.Client.PostAsync("warm-up", _ct);
+        server.RejectAllTokens = true;
+        server.ResetCounters();
+        var duration = TimeSpan.FromSeconds(3);
+        var calls = 0;
+        var diagnosed = 0;
+        var clock = Stopwatch.StartNew();
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(async w =>
+        {
+            while (clock.Elapsed < duration)
+            {
+                using var response = await host.Client.GetAsync("echo", _ct);
+                Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+                Interlocked.Increment(ref calls);
+                if (response.GetAuthenticationDiagnosis() is not null)
+                {
+                    Interlocked.Increment(ref diagnosed);
+                }
+            }
+        }));
+
+        var perSecond = server.TokenRequests / clock.Elapsed.TotalSeconds;
+        output.WriteLine($"{calls} calls in {clock.Elapsed.TotalSeconds:0.0} s, {server.ApiRequests} API sends, {server.TokenRequests} token requests ({perSecond:0.0}/s)");
+        Assert.Equal(calls, diagnosed);                          // every caller got the 401 with its diagnosis
+        Assert.InRange(server.ApiRequests, calls, 2 * calls);    // the one-resend rule is unchanged
+        Assert.InRange(server.TokenRequests, 1, 2);              // the first renewal, then none within RenewalCoolDown (5 s)
+    }
+
+    [Fact]
+    public async Task TokensRevokedAsFastAsIssuedForThreeSeconds_BoundedTokenRequests_CallsSucceedWithinTheCoolDownOfTheEnd()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
+        await using var host = await LibraryHost.StartAsync(server);
+        await host.Client.PostAsync("warm-up", _ct);
+        server.ResetCounters();
+        var clock = Stopwatch.StartNew();
+        var faultEnds = TimeSpan.FromSeconds(3);
+        var revoker = Task.Run(async () =>
+        {
+            while (clock.Elapsed < faultEnds)
+            {
+                server.RevokeAllTokens(); // every token issued so far, the renewed ones included
+                await Task.Delay(10, _ct);
+            }
+        }, _ct);
+        var lastRejected = TimeSpan.Zero;
+        var calls = 0;
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(async w =>
+        {
+            while (clock.Elapsed < faultEnds + TimeSpan.FromSeconds(7))
+            {
+                using var response = await host.Client.GetAsync("echo", _ct);
+                Interlocked.Increment(ref calls);
+                if (response.StatusCode == HttpStatusCode.Unauthorized)
+                {
+                    lock (clock)
+                    {
+                        lastRejected = clock.Elapsed;
+                    }
+                }
+            }
+        }));
+        await revoker;
+
+        var tokenRequests = server.TokenRequests;
+        output.WriteLine($"{calls} calls, {server.ApiUnauthorized} × 401, {tokenRequests} token requests in 10 s; the last 401 {(lastRejected - faultEnds).TotalSeconds:0.00} s after the fault ended");
+        // One renewal at once, then at most one per RenewalCoolDown (5 s): the fault and the cool-down after it.
+        Assert.InRange(tokenRequests, 1, 3);
+        // The token the fault revoked last is replaced once the cool-down since the previous renewal has passed.
+        Assert.True(lastRejected < faultEnds + TimeSpan.FromSeconds(5.5), $"401s went on {(lastRejected - faultEnds).TotalSeconds:0.00} s after the fault ended");
     }
 
     private async Task<(int Requests, List<(DateTimeOffset At, Exception Error)> Failures)> DriveAsync(LibraryHost host, DateTimeOffset until)

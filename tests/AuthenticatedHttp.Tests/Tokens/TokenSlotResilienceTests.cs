@@ -122,6 +122,33 @@ public sealed class TokenSlotResilienceTests : IDisposable
     }
 
     [Fact]
+    public async Task BackgroundFailure_RetryAfterBeyondTheTokensLife_StillAttemptsBeforeItIsUnusable()
+    {
+        var token = await _f.WarmAsync(Hour);
+        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(Transient(TimeSpan.FromMinutes(10)));
+        _f.Time.Advance(TimeSpan.FromMinutes(55)); // 4 min 50 s of usable life left, the server asks for 10 min
+
+        var attemptsAt = new List<TimeSpan>();
+        for (var elapsed = TimeSpan.Zero; token.Phase != TokenPhase.Unusable; elapsed += TimeSpan.FromMilliseconds(250))
+        {
+            var before = _f.Slot.TokenRequests;
+            Assert.True(_f.Slot.TryGetToken(out _));
+            if (_f.Slot.TokenRequests > before)
+            {
+                attemptsAt.Add(elapsed);
+            }
+
+            _f.Time.Advance(TimeSpan.FromMilliseconds(250));
+        }
+
+        // A quarter of the remaining life each time: 72.5 s, then 54.5 s … the last ones a second apart: 19 in all, a
+        // logarithmic number of requests, and the last within the token's final seconds.
+        Assert.InRange(attemptsAt.Count, 10, 24);
+        Assert.Equal(TimeSpan.FromSeconds(72.5), attemptsAt[1] - attemptsAt[0]);
+        Assert.True(attemptsAt[^1] > TimeSpan.FromMinutes(4.75), $"last background attempt at {attemptsAt[^1]}");
+    }
+
+    [Fact]
     public async Task HangingRequest_AbandonedAtTimeout_SourceSeesCancellationAndSlotIsFreeAgain()
     {
         var observed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
