@@ -87,15 +87,16 @@ public sealed class AuthenticatedHttpClientOptions
     public TimeSpan FailureCoolDown { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Gets or sets the least time between two renewals forced by the API's 401s. When the API rejects the token that
-    /// replaced a rejected one, a new token is unlikely to fare better: until this much time has passed since the last
+    /// Gets or sets the least time between two renewals forced by the API's 401s. A rejection longer than this after
+    /// the last such renewal (a revocation, say) is renewed at once. When the API also rejects the token that replaced
+    /// the rejected one, a new token is unlikely to fare better: until this much time has passed since the last
     /// renewal, the rejected token stays in use and callers get the API's 401 at once, with its diagnosis, instead of
-    /// the identity provider issuing a token for every few API calls. A first rejection is always renewed at once.
+    /// the identity provider issuing a token for every few API calls.
     /// </summary>
     /// <value>The default value is 5 seconds. Allowed: 0 (renew on every rejection) to 5 minutes.</value>
     public TimeSpan RenewalCoolDown { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Gets or sets how token endpoint requests are retried, timed out and circuit-broken.</summary>
+    /// <summary>Gets or sets how token endpoint requests are retried and timed out.</summary>
     /// <value>The defaults of <see cref="TokenEndpointResilienceOptions"/>.</value>
     public TokenEndpointResilienceOptions TokenEndpointResilience { get; set; } = new();
 }

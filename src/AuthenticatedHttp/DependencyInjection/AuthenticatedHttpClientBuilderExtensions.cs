@@ -7,9 +7,10 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class AuthenticatedHttpClientBuilderExtensions
 {
     /// <summary>
-    /// Replaces the built-in resilience pipeline around token endpoint attempts (retry, circuit breaker, attempt
-    /// timeout) with <paramref name="pipeline"/>. The cache still bounds each token request by
-    /// <c>TokenRequestTimeout</c> and single-flights it.
+    /// Replaces the built-in resilience pipeline around token endpoint attempts (retry, attempt timeout) with
+    /// <paramref name="pipeline"/>. The cache still bounds each token request by <c>TokenRequestTimeout</c>,
+    /// single-flights it, and keeps its own cool-down and background backoff. A circuit breaker in it is reported as
+    /// <c>TokenFailureKind.CircuitOpen</c>; its break never stretches the cool-down or the backoff.
     /// </summary>
     /// <param name="builder">The builder returned by <c>AddAuthenticatedHttpClient</c>.</param>
     /// <param name="pipeline">
