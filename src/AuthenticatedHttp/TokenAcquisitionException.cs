@@ -12,7 +12,18 @@ namespace AuthenticatedHttp;
 [SuppressMessage("Design", "CA1032:Implement standard exception constructors", Justification = "Every instance must name its client and cause.")]
 public sealed class TokenAcquisitionException : Exception
 {
-    internal TokenAcquisitionException(
+    /// <summary>Initializes a new instance of the <see cref="TokenAcquisitionException"/> class.</summary>
+    /// <param name="clientName">The client (or clients, comma separated) that needed the token: <see cref="TokenRequestContext.ClientName"/>.</param>
+    /// <param name="kind">The kind of failure.</param>
+    /// <param name="message">What failed and what to check; name the client, and never include a token, secret or assertion.</param>
+    /// <param name="isTransient">Whether trying again later may succeed; the library retries and backs off only then.</param>
+    /// <param name="statusCode">The token endpoint's HTTP status, when it answered.</param>
+    /// <param name="error">The OAuth 2.0 <c>error</c> code, when the server sent one.</param>
+    /// <param name="errorDescription">The OAuth 2.0 <c>error_description</c>, when the server sent one.</param>
+    /// <param name="errorUri">The OAuth 2.0 <c>error_uri</c>, when the server sent a valid one.</param>
+    /// <param name="retryAfter">How long the server asked callers to wait (<c>Retry-After</c>), when it did.</param>
+    /// <param name="innerException">The exception behind the failure, if any.</param>
+    public TokenAcquisitionException(
         string clientName,
         TokenFailureKind kind,
         string message,
@@ -25,6 +36,7 @@ public sealed class TokenAcquisitionException : Exception
         Exception? innerException = null)
         : base(message, innerException)
     {
+        ArgumentNullException.ThrowIfNull(clientName);
         ClientName = clientName;
         Kind = kind;
         IsTransient = isTransient;

@@ -5,6 +5,10 @@ using Azure.Core.Pipeline;
 
 namespace AuthenticatedHttp.Benchmarks.Peers;
 
+// Azure.Core has types of the same names as ours; inside this namespace these aliases win over AuthenticatedHttp's.
+using AccessToken = Azure.Core.AccessToken;
+using TokenRequestContext = Azure.Core.TokenRequestContext;
+
 /// <summary>Client options for the Azure pipelines: retries off, logging, distributed tracing and telemetry off.</summary>
 /// <remarks>
 /// This matches the HttpClient chains, which have no retry and no logging handlers (<c>RemoveAllLoggers()</c>).

@@ -17,6 +17,7 @@ public sealed class PublicSurfaceTests
     {
         string[] expected =
         [
+            "AuthenticatedHttp.AccessToken",
             "AuthenticatedHttp.AuthenticatedHttpClientOptions",
             "AuthenticatedHttp.AuthenticationDiagnosis",
             "AuthenticatedHttp.AuthenticationDiagnosisExtensions",
@@ -24,10 +25,12 @@ public sealed class PublicSurfaceTests
             "AuthenticatedHttp.ClientAuthenticationMethod",
             "AuthenticatedHttp.DisallowedOriginAction",
             "AuthenticatedHttp.DisallowedOriginException",
+            "AuthenticatedHttp.ITokenSource",
             "AuthenticatedHttp.Telemetry.AuthenticatedHttpTelemetry",
             "AuthenticatedHttp.TokenAcquisitionException",
             "AuthenticatedHttp.TokenEndpointResilienceOptions",
             "AuthenticatedHttp.TokenFailureKind",
+            "AuthenticatedHttp.TokenRequestContext",
             "Microsoft.Extensions.DependencyInjection.AuthenticatedHttpClientBuilderExtensions",
             "Microsoft.Extensions.DependencyInjection.AuthenticatedHttpServiceCollectionExtensions",
         ];

@@ -195,7 +195,7 @@ public sealed class BearerTokenHandlerTests : IDisposable
     [Fact]
     public async Task SendAsync_NoTokenObtainable_ThrowsTypedExceptionAndNeverSends()
     {
-        _tokens.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+        _tokens.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>())
             .ThrowsAsync(new TokenAcquisitionException("orders", TokenFailureKind.OAuthError, "invalid_client", false, HttpStatusCode.BadRequest, "invalid_client"));
         var stub = new StubHandler((_, _) => new HttpResponseMessage(HttpStatusCode.OK));
         using var client = Client(stub);
@@ -211,7 +211,7 @@ public sealed class BearerTokenHandlerTests : IDisposable
     {
         _tokens.IssueTokens(Hour);
         await _tokens.Slot.GetTokenAsync(_ct);
-        _tokens.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+        _tokens.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>())
             .ThrowsAsync(new TokenAcquisitionException("orders", TokenFailureKind.HttpError, "down", true, HttpStatusCode.ServiceUnavailable));
         var stub = new StubHandler((_, _) => StubHandler.Unauthorized(InvalidToken));
         using var client = Client(stub);

@@ -71,7 +71,7 @@ public sealed class TokenTelemetryTests : IDisposable
     [InlineData(TokenFailureKind.CircuitOpen, null, "circuit_open", null)]
     public async Task TokenRequest_Failure_CountsOutcomeAndOAuthError(TokenFailureKind kind, string? error, string outcome, string? oauthError)
     {
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>())
             .ThrowsAsync(new TokenAcquisitionException(Client, kind, "failed: " + SentinelSecret, false, HttpStatusCode.BadRequest, error, "description " + SentinelSecret));
 
         await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.GetTokenAsync(_ct));
@@ -87,7 +87,7 @@ public sealed class TokenTelemetryTests : IDisposable
     [Fact]
     public async Task TokenRequest_Timeout_CountsTimeoutWithItsDuration()
     {
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(async call =>
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>()).Returns(async call =>
         {
             await Task.Delay(Timeout.InfiniteTimeSpan, _f.Time, call.ArgAt<CancellationToken>(1));
             return _f.Token("never", Hour);
@@ -127,7 +127,7 @@ public sealed class TokenTelemetryTests : IDisposable
     [Fact]
     public async Task CacheLookups_AfterAFailedRequest_CountCoolDown()
     {
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>())
             .ThrowsAsync(new TokenAcquisitionException(Client, TokenFailureKind.HttpError, "503", true, HttpStatusCode.ServiceUnavailable));
 
         await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.GetTokenAsync(_ct));
@@ -187,7 +187,7 @@ public sealed class TokenTelemetryTests : IDisposable
     public async Task Span_TokenRequest_IsItsOwnTraceLinkedToTheCallerWithSafeTags()
     {
         using var spans = new SpanRecorder(() => Client);
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(_ => Task.FromResult(_f.Token(SentinelToken, Hour)));
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>()).Returns(_ => Task.FromResult(_f.Token(SentinelToken, Hour)));
         using var caller = new Activity("GET /orders").Start();
 
         await _f.Slot.GetTokenAsync(_ct);
@@ -214,7 +214,7 @@ public sealed class TokenTelemetryTests : IDisposable
     public async Task Span_FailedTokenRequest_HasErrorStatusWithTheKindAndTheOAuthError()
     {
         using var spans = new SpanRecorder(() => Client);
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>())
             .ThrowsAsync(new TokenAcquisitionException(Client, TokenFailureKind.OAuthError, "refused " + SentinelSecret, false, HttpStatusCode.Unauthorized, "invalid_client", "bad secret " + SentinelSecret));
 
         await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.GetTokenAsync(_ct));

@@ -16,6 +16,7 @@ internal sealed class TokenSlotFixture : IDisposable
     {
         Slot = new TokenSlot(
             Source,
+            new TokenParameters(["orders.read"], null),
             new TokenLifetimePolicy(refreshBeforeExpiry ?? TimeSpan.FromMinutes(5), safetyMargin ?? TimeSpan.FromSeconds(10), RefreshJitter.None),
             new TokenSlotLimits(requestTimeout ?? TimeSpan.FromSeconds(30), failureCoolDown ?? TimeSpan.Zero, renewalCoolDown ?? TimeSpan.Zero),
             Time,
@@ -37,7 +38,7 @@ internal sealed class TokenSlotFixture : IDisposable
     {
         Configured = true;
         var issued = 0;
-        Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+        Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>())
             .Returns(_ => Task.FromResult(Token($"token-{Interlocked.Increment(ref issued)}", lifetime)));
     }
 
@@ -52,7 +53,7 @@ internal sealed class TokenSlotFixture : IDisposable
     {
         Configured = true;
         var issued = 0;
-        Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(_ =>
+        Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>()).Returns(_ =>
         {
             var now = Time.GetUtcNow();
             var claims = new Dictionary<string, object?>
@@ -75,7 +76,7 @@ internal sealed class TokenSlotFixture : IDisposable
     public TaskCompletionSource<AccessToken> HoldNextRequest()
     {
         var pending = new TaskCompletionSource<AccessToken>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(pending.Task);
+        Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>()).Returns(pending.Task);
         return pending;
     }
 

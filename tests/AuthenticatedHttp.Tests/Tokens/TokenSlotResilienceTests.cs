@@ -19,7 +19,7 @@ public sealed class TokenSlotResilienceTests : IDisposable
     public async Task CoolDown_HundredCallersAfterTerminalFailure_OneTokenRequestAndSameError()
     {
         var failure = Terminal();
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(failure);
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>()).ThrowsAsync(failure);
 
         for (var i = 0; i < 100; i++)
         {
@@ -33,7 +33,7 @@ public sealed class TokenSlotResilienceTests : IDisposable
     public async Task CoolDown_Over_NextCallerIsSingleFlightedAgain()
     {
         var failure = Terminal();
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(failure);
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>()).ThrowsAsync(failure);
         await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.GetTokenAsync(_ct));
 
         _f.Time.Advance(TimeSpan.FromSeconds(5));
@@ -48,7 +48,7 @@ public sealed class TokenSlotResilienceTests : IDisposable
     [Fact]
     public async Task CoolDown_RetryAfterLongerThanCoolDown_Extends()
     {
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>())
             .ThrowsAsync(new TokenAcquisitionException("orders", TokenFailureKind.OAuthError, "slow down", true, System.Net.HttpStatusCode.TooManyRequests, "slow_down", retryAfter: TimeSpan.FromSeconds(30)));
         await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.GetTokenAsync(_ct));
 
@@ -66,7 +66,7 @@ public sealed class TokenSlotResilienceTests : IDisposable
     public async Task CoolDown_DoesNotHideAUsableToken()
     {
         var first = await _f.WarmAsync(Hour);
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(Terminal());
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>()).ThrowsAsync(Terminal());
 
         await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.TryRenewAsync(first, _ct)!); // no usable token now
         _f.IssueTokens(Hour);
@@ -79,7 +79,7 @@ public sealed class TokenSlotResilienceTests : IDisposable
     public async Task BackgroundFailures_BackOffExponentially_NeverOnEveryRequest()
     {
         var first = await _f.WarmAsync(Hour);
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(Transient());
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>()).ThrowsAsync(Transient());
         _f.Time.Advance(TimeSpan.FromMinutes(55)); // stale: 4m50s of usable life left
 
         var attemptsAt = new List<TimeSpan>();
@@ -109,7 +109,7 @@ public sealed class TokenSlotResilienceTests : IDisposable
     public async Task BackgroundFailure_WithRetryAfter_WaitsAtLeastThatLong()
     {
         await _f.WarmAsync(Hour);
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(Transient(TimeSpan.FromSeconds(20)));
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>()).ThrowsAsync(Transient(TimeSpan.FromSeconds(20)));
         _f.Time.Advance(TimeSpan.FromMinutes(55));
         Assert.True(_f.Slot.TryGetToken(out _)); // fails synchronously: the Retry-After is recorded already
 
@@ -125,7 +125,7 @@ public sealed class TokenSlotResilienceTests : IDisposable
     public async Task BackgroundFailure_RetryAfterBeyondTheTokensLife_StillAttemptsBeforeItIsUnusable()
     {
         var token = await _f.WarmAsync(Hour);
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(Transient(TimeSpan.FromMinutes(10)));
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>()).ThrowsAsync(Transient(TimeSpan.FromMinutes(10)));
         _f.Time.Advance(TimeSpan.FromMinutes(55)); // 4 min 50 s of usable life left, the server asks for 10 min
 
         var attemptsAt = new List<TimeSpan>();
@@ -152,7 +152,7 @@ public sealed class TokenSlotResilienceTests : IDisposable
     public async Task HangingRequest_AbandonedAtTimeout_SourceSeesCancellationAndSlotIsFreeAgain()
     {
         var observed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(async call =>
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>()).Returns(async call =>
         {
             var ct = call.ArgAt<CancellationToken>(1);
             await using (ct.Register(() => observed.TrySetResult(true)))
@@ -189,7 +189,7 @@ public sealed class TokenSlotResilienceTests : IDisposable
         var recovery = TokenSlotFixture.Start + TimeSpan.FromSeconds(recoverySeconds);
         var attempts = 0;
         var issued = 0;
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(_ => pipeline.ExecuteAsync(_ =>
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>()).Returns(_ => pipeline.ExecuteAsync(_ =>
         {
             attempts++;
             var now = _f.Time.GetUtcNow();

@@ -178,7 +178,7 @@ public sealed class TokenSlotTests : IDisposable
     public async Task BackgroundRefresh_Fails_KeepsServingUsableTokenAndBacksOff()
     {
         var first = await _f.WarmAsync(Hour);
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>())
             .ThrowsAsync(Failure(transient: true));
 
         _f.Time.Advance(TimeSpan.FromMinutes(55));
@@ -239,7 +239,7 @@ public sealed class TokenSlotTests : IDisposable
     [Fact]
     public async Task GetTokenAsync_TokenRequestHangs_WaitersGetTimeoutAfterTokenRequestTimeout()
     {
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>())
             .Returns(call => Task.Delay(Timeout.InfiniteTimeSpan, call.ArgAt<CancellationToken>(1)).ContinueWith<AccessToken>(_ => throw new OperationCanceledException(call.ArgAt<CancellationToken>(1)), TaskScheduler.Default));
         var waiters = Enumerable.Range(0, 5).Select(_ => _f.Slot.GetTokenAsync(_ct)).ToArray();
 
@@ -289,9 +289,67 @@ public sealed class TokenSlotTests : IDisposable
     }
 
     [Fact]
+    public async Task Source_GetsTheClientScopesAndOnARenewalTheRejectedToken()
+    {
+        var contexts = new List<TokenRequestContext>();
+        var issued = 0;
+        _f.Source.RequestTokenAsync(Arg.Do<TokenRequestContext>(contexts.Add), Arg.Any<CancellationToken>())
+            .Returns(_ => Task.FromResult(_f.Token($"token-{++issued}", Hour)));
+        _f.Slot.AddClientName("billing");
+
+        var first = await _f.Slot.GetTokenAsync(_ct);
+        await _f.Slot.TryRenewAsync(first, _ct)!;
+
+        Assert.All(contexts, c => Assert.Equal("orders, billing", c.ClientName));
+        Assert.All(contexts, c => Assert.Equal(["orders.read"], c.Scopes));
+        Assert.Null(contexts[0].RejectedToken);
+        Assert.Same(first.Token, contexts[1].RejectedToken); // a source with its own cache must not answer with it again
+    }
+
+    [Theory]
+    [InlineData("abc\r\nX-Injected: 1", "Bearer")]
+    [InlineData("abc def", "Bearer")]
+    [InlineData("abc", "Bear er")]
+    public async Task GetTokenAsync_SourceReturnsATokenThatCannotBeSent_MalformedNotTransientAndNothingCached(string value, string scheme)
+    {
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>())
+            .Returns(Task.FromResult(new AccessToken(value, TokenSlotFixture.Start + Hour, TokenSlotFixture.Start, scheme)));
+
+        var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.GetTokenAsync(_ct));
+
+        Assert.Equal(TokenFailureKind.MalformedResponse, ex.Kind);
+        Assert.False(ex.IsTransient);
+        Assert.DoesNotContain("abc", ex.Message, StringComparison.Ordinal);
+        Assert.Null(_f.Slot.Current);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_SourceReturnsNull_MalformedNotTransient()
+    {
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>()).Returns(Task.FromResult<AccessToken>(null!));
+
+        var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.GetTokenAsync(_ct));
+
+        Assert.Equal(TokenFailureKind.MalformedResponse, ex.Kind);
+        Assert.Contains("returned no token", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_SourceSetsAScheme_TheHeaderUsesIt()
+    {
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>())
+            .Returns(Task.FromResult(new AccessToken("bound", TokenSlotFixture.Start + Hour, TokenSlotFixture.Start, "DPoP", "thumbprint")));
+
+        var token = await _f.Slot.GetTokenAsync(_ct);
+
+        Assert.Equal("DPoP bound", token.Header.ToString());
+        Assert.Equal("AccessToken(DPoP, expires 2026-11-25T13:00:00.0000000+00:00)", token.Token.ToString());
+    }
+
+    [Fact]
     public async Task GetTokenAsync_SourceReturnsExpiredToken_ThrowsTypedException()
     {
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>())
             .Returns(Task.FromResult(new AccessToken("old", TokenSlotFixture.Start - TimeSpan.FromSeconds(1), TokenSlotFixture.Start)));
 
         var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.GetTokenAsync(_ct));
@@ -302,7 +360,7 @@ public sealed class TokenSlotTests : IDisposable
     [Fact]
     public async Task GetTokenAsync_SourceThrowsUnexpectedException_WrapsItInTypedException()
     {
-        _f.Source.RequestTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(new InvalidOperationException("sentinel-detail"));
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>()).ThrowsAsync(new InvalidOperationException("sentinel-detail"));
 
         var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.GetTokenAsync(_ct));
 

@@ -15,7 +15,7 @@ internal sealed class CachedToken
         Token = token;
         RefreshAt = refreshAt;
         UsableUntil = usableUntil;
-        Header = new AuthenticationHeaderValue("Bearer", token.Value);
+        Header = new AuthenticationHeaderValue(token.Scheme, token.Value);
     }
 
     public AccessToken Token { get; }

@@ -42,15 +42,16 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         }
     }
 
-    public async Task<AccessToken> RequestTokenAsync(string clientName, CancellationToken cancellationToken)
+    public async Task<AccessToken> RequestTokenAsync(TokenRequestContext context, CancellationToken cancellationToken)
     {
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        var clientName = context.ClientName;
+        var resilience = ResilienceContextPool.Shared.Get(cancellationToken);
         try
         {
             return await _pipeline.ExecuteAsync(
-                static (context, state) => new ValueTask<AccessToken>(state.Source.RequestOnceAsync(state.ClientName, context.CancellationToken)),
-                context,
-                (Source: this, ClientName: clientName)).ConfigureAwait(false);
+                static (resilience, state) => new ValueTask<AccessToken>(state.Source.RequestOnceAsync(state.Context, resilience.CancellationToken)),
+                resilience,
+                (Source: this, Context: context)).ConfigureAwait(false);
         }
         catch (TimeoutRejectedException ex)
         {
@@ -64,15 +65,16 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         }
         finally
         {
-            ResilienceContextPool.Shared.Return(context);
+            ResilienceContextPool.Shared.Return(resilience);
         }
     }
 
     /// <summary>One attempt: send, read at most the cap, interpret. Every failure is a <see cref="TokenAcquisitionException"/>.</summary>
-    private async Task<AccessToken> RequestOnceAsync(string clientName, CancellationToken cancellationToken)
+    private async Task<AccessToken> RequestOnceAsync(TokenRequestContext context, CancellationToken cancellationToken)
     {
+        var clientName = context.ClientName;
         TokenRequestActivity.AttemptStarted();
-        using var request = CreateRequest();
+        using var request = CreateRequest(context);
         var sentAt = _time.GetUtcNow();
         HttpResponseMessage response;
         try
@@ -106,17 +108,22 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         _ => null,
     };
 
-    private HttpRequestMessage CreateRequest()
+    private HttpRequestMessage CreateRequest(TokenRequestContext context)
     {
-        var form = new List<KeyValuePair<string, string>>(6) { new("grant_type", "client_credentials") };
-        if (_settings.Scopes.Count > 0)
+        var form = new List<KeyValuePair<string, string>>(6 + context.ExtraParameters.Count) { new("grant_type", "client_credentials") };
+        if (context.Scopes.Count > 0)
         {
-            form.Add(new("scope", string.Join(' ', _settings.Scopes)));
+            form.Add(new("scope", string.Join(' ', context.Scopes)));
         }
 
-        if (_settings.Resource is not null)
+        if (context.Resource is not null)
         {
-            form.Add(new("resource", _settings.Resource));
+            form.Add(new("resource", context.Resource));
+        }
+
+        foreach (var parameter in context.ExtraParameters)
+        {
+            form.Add(parameter);
         }
 
         if (_basicCredentials is null)

@@ -45,6 +45,7 @@ internal sealed class TokenCache(
             httpClientFactory,
             time,
             _logger),
+        new TokenParameters(settings.Scopes, settings.Resource),
         new TokenLifetimePolicy(options.RefreshBeforeExpiry, options.ExpirySafetyMargin, jitter),
         TokenSlotLimits.From(options),
         time,

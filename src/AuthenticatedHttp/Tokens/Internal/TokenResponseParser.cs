@@ -158,7 +158,7 @@ internal static class TokenResponseParser
             return Malformed("the token response's 'access_token' is empty");
         }
 
-        if (!IsValidBearerToken(token))
+        if (!TokenSyntax.IsB64Token(token))
         {
             return Malformed("the token response's 'access_token' contains characters not allowed in a Bearer token (RFC 6750 §2.1)");
         }
@@ -242,32 +242,6 @@ internal static class TokenResponseParser
         }
 
         lifetime = seconds == 0 ? null : TimeSpan.FromSeconds(seconds);
-        return true;
-    }
-
-    /// <summary>RFC 6750 §2.1 b64token: the token must fit in an Authorization header as is.</summary>
-    private static bool IsValidBearerToken(string token)
-    {
-        var end = token.Length;
-        while (end > 0 && token[end - 1] == '=')
-        {
-            end--;
-        }
-
-        if (end == 0)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < end; i++)
-        {
-            var c = token[i];
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '~' or '+' or '/'))
-            {
-                return false;
-            }
-        }
-
         return true;
     }
 

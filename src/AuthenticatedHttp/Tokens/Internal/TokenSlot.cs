@@ -24,6 +24,7 @@ internal sealed class TokenSlot : IDisposable
     private static readonly TimeSpan LongestTimerStep = TimeSpan.FromDays(1);
 
     private readonly ITokenSource _source;
+    private readonly TokenParameters _parameters;
     private readonly TokenLifetimePolicy _policy;
     private readonly TimeProvider _time;
     private readonly TimeSpan _requestTimeout;
@@ -45,9 +46,10 @@ internal sealed class TokenSlot : IDisposable
     private int _backgroundRefreshes;
     private bool _disposed;
 
-    public TokenSlot(ITokenSource source, TokenLifetimePolicy policy, TokenSlotLimits limits, TimeProvider time, ILogger logger, AuthenticatedHttpMetrics metrics)
+    public TokenSlot(ITokenSource source, TokenParameters parameters, TokenLifetimePolicy policy, TokenSlotLimits limits, TimeProvider time, ILogger logger, AuthenticatedHttpMetrics metrics)
     {
         _source = source;
+        _parameters = parameters;
         _policy = policy;
         _requestTimeout = limits.RequestTimeout;
         _failureCoolDown = limits.FailureCoolDown;
@@ -140,7 +142,7 @@ internal sealed class TokenSlot : IDisposable
             }
         }
 
-        return StartOrJoinRefresh(current, background: false).WaitAsync(cancellationToken);
+        return StartOrJoinRefresh(current, rejected: false, background: false).WaitAsync(cancellationToken);
     }
 
     /// <summary>
@@ -159,7 +161,7 @@ internal sealed class TokenSlot : IDisposable
             case Rejection.CoolingDown:
                 return null;
             default:
-                return StartOrJoinRefresh(rejected, background: false).WaitAsync(cancellationToken);
+                return StartOrJoinRefresh(rejected, rejected: true, background: false).WaitAsync(cancellationToken);
         }
     }
 
@@ -225,15 +227,16 @@ internal sealed class TokenSlot : IDisposable
             return;
         }
 
-        _ = StartOrJoinRefresh(stale, background: true);
+        _ = StartOrJoinRefresh(stale, rejected: false, background: true);
     }
 
     /// <summary>
     /// Joins the in-flight token request or starts one, for a caller that found <paramref name="observed"/> not good
-    /// enough. Compare-and-swap: if the slot already holds another usable token, that is the answer and nothing starts
-    /// (a caller can be preempted between reading the slot and getting here while a refresh completes).
+    /// enough (<paramref name="rejected"/>: the API refused it). Compare-and-swap: if the slot already holds another
+    /// usable token, that is the answer and nothing starts (a caller can be preempted between reading the slot and
+    /// getting here while a refresh completes).
     /// </summary>
-    private Task<CachedToken> StartOrJoinRefresh(CachedToken? observed, bool background)
+    private Task<CachedToken> StartOrJoinRefresh(CachedToken? observed, bool rejected, bool background)
     {
         TaskCompletionSource<CachedToken>? refresh = null;
         Task<CachedToken> answer;
@@ -285,7 +288,7 @@ internal sealed class TokenSlot : IDisposable
                 Interlocked.Increment(ref _backgroundRefreshes);
             }
 
-            _ = RunRefreshAsync(refresh, background);
+            _ = RunRefreshAsync(refresh, rejected ? observed!.Token : null, background);
         }
 
         return answer;
@@ -295,7 +298,7 @@ internal sealed class TokenSlot : IDisposable
     /// Runs one token request on the slot's own timeout and publishes its outcome. Never throws. Its telemetry (the
     /// request's span, count and duration) is recorded before the outcome is published, so waiters see it complete.
     /// </summary>
-    private async Task RunRefreshAsync(TaskCompletionSource<CachedToken> refresh, bool background)
+    private async Task RunRefreshAsync(TaskCompletionSource<CachedToken> refresh, AccessToken? rejected, bool background)
     {
         var clientNames = ClientNames;
         var started = _time.GetTimestamp();
@@ -309,7 +312,7 @@ internal sealed class TokenSlot : IDisposable
             {
                 try
                 {
-                    token = await _source.RequestTokenAsync(clientNames, timeout.Token).ConfigureAwait(false);
+                    token = await _source.RequestTokenAsync(_parameters.ToContext(clientNames, rejected), timeout.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
                 {
@@ -318,6 +321,15 @@ internal sealed class TokenSlot : IDisposable
                         $"Client '{clientNames}' could not obtain an access token: the token request did not complete within {_requestTimeout.TotalSeconds:0.###} s (TokenRequestTimeout). This is transient; a later attempt may succeed.",
                         isTransient: true, innerException: ex);
                 }
+            }
+
+            // A source may be the user's own: what it returns must fit the header as is, or no request is sent with it.
+            if (token is null || !TokenSyntax.IsB64Token(token.Value) || !TokenSyntax.IsToken(token.Scheme))
+            {
+                throw new TokenAcquisitionException(
+                    clientNames, TokenFailureKind.MalformedResponse,
+                    $"Client '{clientNames}' could not obtain an access token: the token source ({_source.GetType().Name}) returned {(token is null ? "no token" : "a token whose value or scheme cannot be sent in an Authorization header as is")}.",
+                    isTransient: false);
             }
 
             if (token.Lifetime <= TimeSpan.Zero)

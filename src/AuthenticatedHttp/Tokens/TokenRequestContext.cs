@@ -1,0 +1,26 @@
+namespace AuthenticatedHttp;
+
+/// <summary>What a token is requested for: passed to <see cref="ITokenSource.RequestTokenAsync"/>.</summary>
+public sealed class TokenRequestContext
+{
+    private static readonly IReadOnlyDictionary<string, string> NoParameters = new Dictionary<string, string>(0);
+
+    /// <summary>Gets the name of the client that needs the token, or the names (comma separated) of the clients sharing it.</summary>
+    /// <remarks>Put it into every <see cref="TokenAcquisitionException"/>, so the error says which client failed.</remarks>
+    public required string ClientName { get; init; }
+
+    /// <summary>Gets the scopes to request, without duplicates and in ordinal order.</summary>
+    public IReadOnlyList<string> Scopes { get; init; } = [];
+
+    /// <summary>Gets the target resource (RFC 8707), or <see langword="null"/> for none.</summary>
+    public string? Resource { get; init; }
+
+    /// <summary>Gets further parameters to send with the token request.</summary>
+    public IReadOnlyDictionary<string, string> ExtraParameters { get; init; } = NoParameters;
+
+    /// <summary>
+    /// Gets the token the API rejected with a 401 when that rejection forced this request, otherwise
+    /// <see langword="null"/>. A source with a cache of its own (MSAL) must not answer with this token again.
+    /// </summary>
+    public AccessToken? RejectedToken { get; init; }
+}
