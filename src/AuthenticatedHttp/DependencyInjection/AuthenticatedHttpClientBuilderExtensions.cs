@@ -1,9 +1,11 @@
+using System.Diagnostics.CodeAnalysis;
+using AuthenticatedHttp;
 using AuthenticatedHttp.DependencyInjection.Internal;
 using Polly;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Further configuration of a client registered with <c>AddAuthenticatedHttpClient</c>.</summary>
+/// <summary>How a client registered with <c>AddAuthenticatedHttpClient</c> obtains its tokens.</summary>
 public static class AuthenticatedHttpClientBuilderExtensions
 {
     /// <summary>
@@ -18,11 +20,44 @@ public static class AuthenticatedHttpClientBuilderExtensions
     /// </param>
     /// <returns>The same builder.</returns>
     /// <remarks>Clients that share a token (same endpoint, credentials, scopes and resource) share the pipeline of the first one used.</remarks>
-    public static IHttpClientBuilder UseTokenEndpointPipeline(this IHttpClientBuilder builder, ResiliencePipeline pipeline)
+    public static IAuthenticatedHttpClientBuilder UseTokenEndpointPipeline(this IAuthenticatedHttpClientBuilder builder, ResiliencePipeline pipeline)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(pipeline);
-        builder.Services.Configure<TokenEndpointPipelineOverride>(builder.Name, o => o.Pipeline = pipeline);
+        AuthenticatedClientRegistration.Of(builder).TokenEndpointPipeline = pipeline;
         return builder;
     }
+
+    /// <summary>
+    /// Obtains the client's tokens from <paramref name="factory"/>'s source instead of the built-in client_credentials
+    /// grant. The source gets everything else for free: caching, single-flight, proactive refresh, the one renewal
+    /// after a 401 (with the rejected token in <see cref="TokenRequestContext.RejectedToken"/>), cool-downs, timeouts,
+    /// telemetry and the origin policy.
+    /// </summary>
+    /// <param name="builder">The builder returned by <c>AddAuthenticatedHttpClient</c>.</param>
+    /// <param name="factory">Creates the source, once per cached token (the client's, unless shared).</param>
+    /// <returns>The same builder.</returns>
+    /// <remarks>
+    /// With a token source, <c>TokenEndpoint</c>, <c>ClientId</c> and <c>ClientSecret</c> are not required; the
+    /// source receives the client's <c>Scope</c> and <c>Resource</c> in its <see cref="TokenRequestContext"/>. Its
+    /// tokens are the client's own: they are not shared with other clients.
+    /// </remarks>
+    public static IAuthenticatedHttpClientBuilder UseTokenSource(this IAuthenticatedHttpClientBuilder builder, Func<IServiceProvider, ITokenSource> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        AuthenticatedClientRegistration.Of(builder).TokenSourceFactory = factory;
+        return builder;
+    }
+
+    /// <summary>
+    /// Obtains the client's tokens from a <typeparamref name="TSource"/>, created with its constructor's services
+    /// resolved from the container; see <see cref="UseTokenSource(IAuthenticatedHttpClientBuilder, Func{IServiceProvider, ITokenSource})"/>.
+    /// </summary>
+    /// <typeparam name="TSource">The token source.</typeparam>
+    /// <param name="builder">The builder returned by <c>AddAuthenticatedHttpClient</c>.</param>
+    /// <returns>The same builder.</returns>
+    public static IAuthenticatedHttpClientBuilder UseTokenSource<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TSource>(this IAuthenticatedHttpClientBuilder builder)
+        where TSource : class, ITokenSource =>
+        builder.UseTokenSource(sp => ActivatorUtilities.CreateInstance<TSource>(sp));
 }

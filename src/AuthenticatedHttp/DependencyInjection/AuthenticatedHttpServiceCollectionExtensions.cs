@@ -25,10 +25,10 @@ public static class AuthenticatedHttpServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="name">The client name, as passed to <c>IHttpClientFactory.CreateClient</c>.</param>
     /// <param name="configuration">The section whose keys are <see cref="AuthenticatedHttpClientOptions"/>' property names.</param>
-    /// <returns>The client's builder, to add more handlers or configuration.</returns>
+    /// <returns>The client's builder, to add more handlers or configuration, or to change how it obtains tokens.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="OptionsValidationException">At host start, when the configuration is invalid or has an unknown key.</exception>
-    public static IHttpClientBuilder AddAuthenticatedHttpClient(this IServiceCollection services, string name, IConfiguration configuration)
+    public static IAuthenticatedHttpClientBuilder AddAuthenticatedHttpClient(this IServiceCollection services, string name, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -40,10 +40,10 @@ public static class AuthenticatedHttpServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="name">The client name, as passed to <c>IHttpClientFactory.CreateClient</c>.</param>
     /// <param name="configure">Sets the client's options.</param>
-    /// <returns>The client's builder, to add more handlers or configuration.</returns>
+    /// <returns>The client's builder, to add more handlers or configuration, or to change how it obtains tokens.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="OptionsValidationException">At host start, when the options are invalid.</exception>
-    public static IHttpClientBuilder AddAuthenticatedHttpClient(this IServiceCollection services, string name, Action<AuthenticatedHttpClientOptions> configure)
+    public static IAuthenticatedHttpClientBuilder AddAuthenticatedHttpClient(this IServiceCollection services, string name, Action<AuthenticatedHttpClientOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -55,10 +55,10 @@ public static class AuthenticatedHttpServiceCollectionExtensions
     /// <typeparam name="TClient">The typed client, constructed with the authenticated <see cref="HttpClient"/>.</typeparam>
     /// <param name="services">The service collection.</param>
     /// <param name="configuration">The section whose keys are <see cref="AuthenticatedHttpClientOptions"/>' property names.</param>
-    /// <returns>The client's builder, to add more handlers or configuration.</returns>
+    /// <returns>The client's builder, to add more handlers or configuration, or to change how it obtains tokens.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="OptionsValidationException">At host start, when the configuration is invalid or has an unknown key.</exception>
-    public static IHttpClientBuilder AddAuthenticatedHttpClient<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TClient>(this IServiceCollection services, IConfiguration configuration)
+    public static IAuthenticatedHttpClientBuilder AddAuthenticatedHttpClient<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TClient>(this IServiceCollection services, IConfiguration configuration)
         where TClient : class
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -70,10 +70,10 @@ public static class AuthenticatedHttpServiceCollectionExtensions
     /// <typeparam name="TClient">The typed client, constructed with the authenticated <see cref="HttpClient"/>.</typeparam>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the client's options.</param>
-    /// <returns>The client's builder, to add more handlers or configuration.</returns>
+    /// <returns>The client's builder, to add more handlers or configuration, or to change how it obtains tokens.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="OptionsValidationException">At host start, when the options are invalid.</exception>
-    public static IHttpClientBuilder AddAuthenticatedHttpClient<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TClient>(this IServiceCollection services, Action<AuthenticatedHttpClientOptions> configure)
+    public static IAuthenticatedHttpClientBuilder AddAuthenticatedHttpClient<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TClient>(this IServiceCollection services, Action<AuthenticatedHttpClientOptions> configure)
         where TClient : class
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -86,10 +86,10 @@ public static class AuthenticatedHttpServiceCollectionExtensions
     /// <typeparam name="TImplementation">The implementation, constructed with the authenticated <see cref="HttpClient"/>.</typeparam>
     /// <param name="services">The service collection.</param>
     /// <param name="configuration">The section whose keys are <see cref="AuthenticatedHttpClientOptions"/>' property names.</param>
-    /// <returns>The client's builder, to add more handlers or configuration.</returns>
+    /// <returns>The client's builder, to add more handlers or configuration, or to change how it obtains tokens.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="OptionsValidationException">At host start, when the configuration is invalid or has an unknown key.</exception>
-    public static IHttpClientBuilder AddAuthenticatedHttpClient<TClient, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TImplementation>(this IServiceCollection services, IConfiguration configuration)
+    public static IAuthenticatedHttpClientBuilder AddAuthenticatedHttpClient<TClient, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TImplementation>(this IServiceCollection services, IConfiguration configuration)
         where TClient : class
         where TImplementation : class, TClient
     {
@@ -103,10 +103,10 @@ public static class AuthenticatedHttpServiceCollectionExtensions
     /// <typeparam name="TImplementation">The implementation, constructed with the authenticated <see cref="HttpClient"/>.</typeparam>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the client's options.</param>
-    /// <returns>The client's builder, to add more handlers or configuration.</returns>
+    /// <returns>The client's builder, to add more handlers or configuration, or to change how it obtains tokens.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="OptionsValidationException">At host start, when the options are invalid.</exception>
-    public static IHttpClientBuilder AddAuthenticatedHttpClient<TClient, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TImplementation>(this IServiceCollection services, Action<AuthenticatedHttpClientOptions> configure)
+    public static IAuthenticatedHttpClientBuilder AddAuthenticatedHttpClient<TClient, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TImplementation>(this IServiceCollection services, Action<AuthenticatedHttpClientOptions> configure)
         where TClient : class
         where TImplementation : class, TClient
     {
@@ -115,11 +115,13 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         return services.AddHttpClient<TClient, TImplementation>().AddAuthenticatedHttpClientCore(null, configure);
     }
 
-    private static IHttpClientBuilder AddAuthenticatedHttpClientCore(this IHttpClientBuilder builder, IConfiguration? configuration, Action<AuthenticatedHttpClientOptions>? configure)
+    private static AuthenticatedHttpClientBuilder AddAuthenticatedHttpClientCore(this IHttpClientBuilder builder, IConfiguration? configuration, Action<AuthenticatedHttpClientOptions>? configure)
     {
         var services = builder.Services;
         var name = builder.Name;
         services.AddAuthenticatedHttpCore();
+        var registration = new AuthenticatedClientRegistration(name, configuration);
+        services.AddKeyedSingleton(name, registration);
 
         var options = services.AddOptions<AuthenticatedHttpClientOptions>(name);
         if (configuration is not null)
@@ -133,7 +135,7 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         }
 
         options.ValidateOnStart();
-        services.AddSingleton<IValidateOptions<AuthenticatedHttpClientOptions>>(new AuthenticatedHttpClientOptionsValidator(name, configuration));
+        services.AddSingleton<IValidateOptions<AuthenticatedHttpClientOptions>>(new AuthenticatedHttpClientOptionsValidator(registration));
 
         builder.AlwaysRedactCredentials();
         builder.ConfigureHttpClient((sp, client) =>
@@ -160,7 +162,7 @@ public static class AuthenticatedHttpServiceCollectionExtensions
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("AuthenticatedHttp.BearerTokenHandler")));
         }));
-        return builder;
+        return new AuthenticatedHttpClientBuilder(builder);
     }
 
     private static void AddAuthenticatedHttpCore(this IServiceCollection services)

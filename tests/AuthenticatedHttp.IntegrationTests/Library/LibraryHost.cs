@@ -30,7 +30,7 @@ internal sealed class LibraryHost : IAsyncDisposable
         LoopbackAuthServer server,
         Dictionary<string, string?>? settings = null,
         bool jitter = false,
-        Action<IHttpClientBuilder>? configureClient = null)
+        Action<IAuthenticatedHttpClientBuilder>? configureClient = null)
     {
         var config = new Dictionary<string, string?>
         {

@@ -33,6 +33,7 @@ public sealed class PublicSurfaceTests
             "AuthenticatedHttp.TokenRequestContext",
             "Microsoft.Extensions.DependencyInjection.AuthenticatedHttpClientBuilderExtensions",
             "Microsoft.Extensions.DependencyInjection.AuthenticatedHttpServiceCollectionExtensions",
+            "Microsoft.Extensions.DependencyInjection.IAuthenticatedHttpClientBuilder",
         ];
 
         Assert.Equal(expected, Exported.Select(t => t.FullName!).Order(StringComparer.Ordinal));

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using NSubstitute;
 
 namespace AuthenticatedHttp.Tests.DependencyInjection;
 
@@ -273,6 +274,58 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
 
         Assert.Same(cache.GetSlot("orders", options), cache.GetSlot("orders", options));
         Assert.Same(cache, host.Services.GetRequiredService<TokenCache>());
+    }
+
+    [Fact]
+    public void AddAuthenticatedHttpClient_ReturnsATokenBuilderThatIsTheFactorysBuilder()
+    {
+        var services = new ServiceCollection();
+
+        var builder = services.AddAuthenticatedHttpClient("orders", o => Configure(o, "x"));
+
+        Assert.IsAssignableFrom<IHttpClientBuilder>(builder); // AddStandardResilienceHandler and every other chain apply
+        Assert.Equal("orders", builder.Name);
+    }
+
+    [Fact]
+    public async Task StartAsync_TokenSourceOfItsOwn_NeedsNoTokenEndpointClientIdOrSecret()
+    {
+        var source = Substitute.For<ITokenSource>();
+        using var host = Host(new() { ["Orders:BaseAddress"] = "https://api.example/", ["Orders:Scope"] = "orders.read" }, s =>
+            s.AddAuthenticatedHttpClient("orders", Section("Orders")).UseTokenSource(_ => source));
+
+        await host.StartAsync(_ct);
+
+        var options = host.Services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get("orders");
+        var slot = host.Services.GetRequiredService<TokenCache>().GetSlot("orders", options);
+        Assert.Same(slot, host.Services.GetRequiredService<TokenCache>().GetSlot("orders", options));
+        await host.StopAsync(_ct);
+    }
+
+    [Fact]
+    public async Task StartAsync_TokenSourceOfItsOwn_StillNeedsAnOriginForTheToken()
+    {
+        using var host = Host(new() { ["Orders:Scope"] = "orders.read" }, s =>
+            s.AddAuthenticatedHttpClient("orders", Section("Orders")).UseTokenSource(_ => Substitute.For<ITokenSource>()));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains("'orders': AllowedOrigins (configuration key 'Orders:AllowedOrigins') is empty and BaseAddress is not set", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("TokenEndpoint", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GetSlot_ClientsWithTokenSourcesOfTheirOwn_NeverShareASlot()
+    {
+        using var host = Host([], s =>
+        {
+            s.AddAuthenticatedHttpClient("a", o => Configure(o, "x")).UseTokenSource(_ => Substitute.For<ITokenSource>());
+            s.AddAuthenticatedHttpClient("b", o => Configure(o, "x")).UseTokenSource(_ => Substitute.For<ITokenSource>());
+        });
+        var cache = host.Services.GetRequiredService<TokenCache>();
+        var monitor = host.Services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>();
+
+        Assert.NotSame(cache.GetSlot("a", monitor.Get("a")), cache.GetSlot("b", monitor.Get("b")));
     }
 
     private static void Configure(AuthenticatedHttpClientOptions o, string scope)

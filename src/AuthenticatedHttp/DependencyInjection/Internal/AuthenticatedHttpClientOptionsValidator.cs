@@ -9,8 +9,11 @@ namespace AuthenticatedHttp.DependencyInjection.Internal;
 /// Validates one named client's options at host start. Each message names the client and the configuration key,
 /// and a configuration key that matches no option is an error rather than silently ignored.
 /// </summary>
-internal sealed class AuthenticatedHttpClientOptionsValidator(string clientName, IConfiguration? configuration) : IValidateOptions<AuthenticatedHttpClientOptions>
+internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClientRegistration registration) : IValidateOptions<AuthenticatedHttpClientOptions>
 {
+    private readonly string _clientName = registration.Name;
+    private readonly IConfiguration? _configuration = registration.Configuration;
+
     private static readonly HashSet<string> KnownKeys = new(
         typeof(AuthenticatedHttpClientOptions).GetProperties().Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
 
@@ -23,21 +26,26 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(string clientName,
 
     public ValidateOptionsResult Validate(string? name, AuthenticatedHttpClientOptions options)
     {
-        if (!string.Equals(name, clientName, StringComparison.Ordinal))
+        if (!string.Equals(name, _clientName, StringComparison.Ordinal))
         {
             return ValidateOptionsResult.Skip;
         }
 
         var failures = new List<string>();
-        if (configuration is not null)
+        if (_configuration is not null)
         {
-            CheckKeys(failures, configuration, string.Empty, KnownKeys);
-            CheckKeys(failures, configuration.GetSection(nameof(options.TokenEndpointResilience)), nameof(options.TokenEndpointResilience) + ":", KnownResilienceKeys, RemovedResilienceKeys);
+            CheckKeys(failures, _configuration, string.Empty, KnownKeys);
+            CheckKeys(failures, _configuration.GetSection(nameof(options.TokenEndpointResilience)), nameof(options.TokenEndpointResilience) + ":", KnownResilienceKeys, RemovedResilienceKeys);
         }
 
+        // With a token source of the user's own, where and how tokens are obtained is the source's business.
+        var builtInGrant = registration.TokenSourceFactory is null;
         if (options.TokenEndpoint is null)
         {
-            failures.Add(Fail(nameof(options.TokenEndpoint), "is required"));
+            if (builtInGrant)
+            {
+                failures.Add(Fail(nameof(options.TokenEndpoint), "is required"));
+            }
         }
         else if (!options.TokenEndpoint.IsAbsoluteUri || options.TokenEndpoint.Scheme is not ("https" or "http"))
         {
@@ -82,12 +90,12 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(string clientName,
             failures.Add(Fail(nameof(options.OnDisallowedOrigin), "must be Refuse or SendWithoutToken"));
         }
 
-        if (string.IsNullOrWhiteSpace(options.ClientId))
+        if (builtInGrant && string.IsNullOrWhiteSpace(options.ClientId))
         {
             failures.Add(Fail(nameof(options.ClientId), "is required"));
         }
 
-        if (string.IsNullOrEmpty(options.ClientSecret))
+        if (builtInGrant && string.IsNullOrEmpty(options.ClientSecret))
         {
             failures.Add(Fail(nameof(options.ClientSecret), "is required"));
         }
@@ -167,9 +175,9 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(string clientName,
 
     private static string Show<T>(T value) => value is TimeSpan span ? span.ToString("c", CultureInfo.InvariantCulture) : Convert.ToString(value, CultureInfo.InvariantCulture)!;
 
-    private string Fail(string key, string problem) => $"AuthenticatedHttp client '{clientName}': {Key(key)} {problem}.";
+    private string Fail(string key, string problem) => $"AuthenticatedHttp client '{_clientName}': {Key(key)} {problem}.";
 
     /// <summary>The option's name, and its configuration path when bound from a section: "Scope (configuration key 'Orders:Scope')".</summary>
     private string Key(string key) =>
-        configuration is IConfigurationSection section ? $"{key} (configuration key '{ConfigurationPath.Combine(section.Path, key)}')" : key;
+        _configuration is IConfigurationSection section ? $"{key} (configuration key '{ConfigurationPath.Combine(section.Path, key)}')" : key;
 }
