@@ -1,13 +1,56 @@
 using System.Diagnostics.CodeAnalysis;
 using AuthenticatedHttp;
 using AuthenticatedHttp.DependencyInjection.Internal;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
 using Polly;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>How a client registered with <c>AddAuthenticatedHttpClient</c> obtains its tokens.</summary>
+/// <summary>
+/// Adds the token handler to a client registered elsewhere (Refit, Kiota, a generated client), and chooses how an
+/// authenticated client obtains its tokens.
+/// </summary>
 public static class AuthenticatedHttpClientBuilderExtensions
 {
+    /// <summary>
+    /// Adds the token handler to an existing named or typed client, configured from <paramref name="configuration"/>,
+    /// as <c>AddAuthenticatedHttpClient</c> would: for clients that something else registers, such as
+    /// <c>AddRefitClient&lt;T&gt;()</c> or a generated client's own <c>AddHttpClient</c>.
+    /// </summary>
+    /// <param name="builder">The client's builder.</param>
+    /// <param name="configuration">The section whose keys are <see cref="AuthenticatedHttpClientOptions"/>' property names.</param>
+    /// <returns>The client's builder with the token extensions.</returns>
+    /// <remarks>
+    /// The token handler is innermost whatever the order of calls. The client's request loggers are replaced by the
+    /// credential-safe one (loggers added afterwards still run), and <c>BaseAddress</c>, when configured, is set on
+    /// the client.
+    /// </remarks>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="OptionsValidationException">At host start, when the configuration is invalid or has an unknown key.</exception>
+    public static IAuthenticatedHttpClientBuilder AddAuthenticatedHttpHandler(this IHttpClientBuilder builder, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configuration);
+        return builder.AddAuthenticatedHttpClientCore(configuration, null);
+    }
+
+    /// <summary>
+    /// Adds the token handler to an existing named or typed client, configured in code; see
+    /// <see cref="AddAuthenticatedHttpHandler(IHttpClientBuilder, IConfiguration)"/>.
+    /// </summary>
+    /// <param name="builder">The client's builder.</param>
+    /// <param name="configure">Sets the client's options.</param>
+    /// <returns>The client's builder with the token extensions.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="OptionsValidationException">At host start, when the options are invalid.</exception>
+    public static IAuthenticatedHttpClientBuilder AddAuthenticatedHttpHandler(this IHttpClientBuilder builder, Action<AuthenticatedHttpClientOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        return builder.AddAuthenticatedHttpClientCore(null, configure);
+    }
+
     /// <summary>
     /// Replaces the built-in resilience pipeline around token endpoint attempts (retry, attempt timeout) with
     /// <paramref name="pipeline"/>. The cache still bounds each token request by <c>TokenRequestTimeout</c>,

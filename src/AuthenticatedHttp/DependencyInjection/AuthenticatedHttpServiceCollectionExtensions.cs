@@ -115,10 +115,17 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         return services.AddHttpClient<TClient, TImplementation>().AddAuthenticatedHttpClientCore(null, configure);
     }
 
-    private static AuthenticatedHttpClientBuilder AddAuthenticatedHttpClientCore(this IHttpClientBuilder builder, IConfiguration? configuration, Action<AuthenticatedHttpClientOptions>? configure)
+    /// <summary>Adds the token handler, its options and its registration to <paramref name="builder"/>'s client.</summary>
+    internal static AuthenticatedHttpClientBuilder AddAuthenticatedHttpClientCore(this IHttpClientBuilder builder, IConfiguration? configuration, Action<AuthenticatedHttpClientOptions>? configure)
     {
         var services = builder.Services;
         var name = builder.Name;
+        if (services.Any(d => d.IsKeyedService && d.ServiceType == typeof(AuthenticatedClientRegistration) && Equals(d.ServiceKey, name)))
+        {
+            // A second token handler would resend every 401 twice and attach a token chosen by whichever ran last.
+            throw new InvalidOperationException($"Client '{name}' already has the token handler: AddAuthenticatedHttpClient or AddAuthenticatedHttpHandler was called for it before.");
+        }
+
         services.AddAuthenticatedHttpCore();
         var registration = new AuthenticatedClientRegistration(name, configuration);
         services.AddKeyedSingleton(name, registration);
@@ -178,6 +185,7 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         services.AddMetrics(); // IMeterFactory, which owns and disposes the library's Meter
         services.TryAddSingleton<AuthenticatedHttp.Telemetry.Internal.AuthenticatedHttpMetrics>();
         services.AddSingleton<TokenCache>();
+        services.TryAddSingleton<IAccessTokenProvider, AccessTokenProvider>();
 
         // The back channel: its own client, never following redirects (a 307 would re-post the client secret elsewhere),
         // with no HttpClient timeout of its own because the token cache bounds each request.

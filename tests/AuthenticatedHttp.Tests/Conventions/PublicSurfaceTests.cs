@@ -25,6 +25,7 @@ public sealed class PublicSurfaceTests
             "AuthenticatedHttp.ClientAuthenticationMethod",
             "AuthenticatedHttp.DisallowedOriginAction",
             "AuthenticatedHttp.DisallowedOriginException",
+            "AuthenticatedHttp.IAccessTokenProvider",
             "AuthenticatedHttp.ITokenSource",
             "AuthenticatedHttp.Telemetry.AuthenticatedHttpTelemetry",
             "AuthenticatedHttp.TokenAcquisitionException",

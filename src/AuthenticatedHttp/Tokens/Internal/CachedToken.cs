@@ -16,12 +16,16 @@ internal sealed class CachedToken
         RefreshAt = refreshAt;
         UsableUntil = usableUntil;
         Header = new AuthenticationHeaderValue(token.Scheme, token.Value);
+        HeaderValue = token.Scheme + " " + token.Value;
     }
 
     public AccessToken Token { get; }
 
     /// <summary>The exact header every request carries; built once so attaching it allocates nothing.</summary>
     public AuthenticationHeaderValue Header { get; }
+
+    /// <summary>The same as text, for callers that set the header themselves (<see cref="IAccessTokenProvider"/>).</summary>
+    public string HeaderValue { get; }
 
     public DateTimeOffset RefreshAt { get; }
 

@@ -1,0 +1,44 @@
+namespace AuthenticatedHttp;
+
+/// <summary>
+/// The tokens of the clients registered with <c>AddAuthenticatedHttpClient</c>, for what does not send through their
+/// <see cref="HttpClient"/>: gRPC call credentials, SignalR's <c>AccessTokenProvider</c>, message brokers, SDKs that take
+/// a token callback. The same cache serves both, with the same guarantees: one token request however many callers,
+/// proactive refresh, cool-downs, typed errors.
+/// </summary>
+public interface IAccessTokenProvider
+{
+    /// <summary>Gets a usable token for the client: the cached one at once, or the one in-flight request's.</summary>
+    /// <param name="clientName">The name the client was registered under (a typed client's type name).</param>
+    /// <param name="cancellationToken">Ends this caller's wait only; the shared token request goes on for others.</param>
+    /// <returns>The token. Never log its <see cref="AccessToken.Value"/>.</returns>
+    /// <exception cref="InvalidOperationException">No client of that name was registered with <c>AddAuthenticatedHttpClient</c>.</exception>
+    /// <exception cref="TokenAcquisitionException">No usable token exists and none could be obtained.</exception>
+    ValueTask<AccessToken> GetTokenAsync(string clientName, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Gets the <c>Authorization</c> header value for the client's current token: <c>Bearer &lt;token&gt;</c>.
+    /// </summary>
+    /// <param name="clientName">The name the client was registered under (a typed client's type name).</param>
+    /// <param name="cancellationToken">Ends this caller's wait only.</param>
+    /// <returns>The header value. Never log it.</returns>
+    /// <exception cref="InvalidOperationException">No client of that name was registered with <c>AddAuthenticatedHttpClient</c>.</exception>
+    /// <exception cref="TokenAcquisitionException">No usable token exists and none could be obtained.</exception>
+    ValueTask<string> GetAuthorizationHeaderValueAsync(string clientName, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// After the service you called rejected <paramref name="rejected"/> as invalid or expired: retires that token and
+    /// returns a new one. Compare-and-swap: if a newer token is already cached, that is returned and nothing is
+    /// requested, so any number of callers reporting the same rejection cause one token request.
+    /// </summary>
+    /// <param name="clientName">The name the client was registered under.</param>
+    /// <param name="rejected">The token that was rejected, as this provider returned it.</param>
+    /// <param name="cancellationToken">Ends this caller's wait only.</param>
+    /// <returns>
+    /// The new token; or <paramref name="rejected"/> itself while <c>RenewalCoolDown</c> holds (the token that replaced
+    /// an earlier rejected one was rejected too): retry later rather than at once.
+    /// </returns>
+    /// <exception cref="InvalidOperationException">No client of that name was registered with <c>AddAuthenticatedHttpClient</c>.</exception>
+    /// <exception cref="TokenAcquisitionException">No new token could be obtained.</exception>
+    ValueTask<AccessToken> RenewAsync(string clientName, AccessToken rejected, CancellationToken cancellationToken = default);
+}
