@@ -2,16 +2,15 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using AuthenticatedHttp.Tokens.Internal;
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace AuthenticatedHttp.Benchmarks;
 
 /// <summary>
-/// What one token refresh costs the client: a renewal through the token slot (single-flight, the Polly pipeline, the
-/// back channel, the total response parser, the new cached token and its phase timer) against the least a hand-written
+/// What one token refresh costs the client: a renewal through <see cref="IAccessTokenProvider"/> (the token slot's
+/// single-flight, the Polly pipeline, the back channel, the total response parser, the new cached token and its phase
+/// timer) against the least a hand-written
 /// fetch does (POST the form, parse access_token and expires_in, build the header). Both back channels are factory
 /// clients without loggers over the same in-process token endpoint, so no socket and no server work is measured.
 /// </summary>
@@ -26,8 +25,8 @@ public class RefreshBenchmarks
     private readonly StubTokenEndpoint _endpoint = new(Jwt());
     private ServiceProvider? _services;
     private HttpClient _handWrittenBackchannel = null!;
-    private TokenSlot _slot = null!;
-    private CachedToken _current = null!;
+    private IAccessTokenProvider _tokens = null!;
+    private AccessToken _current = null!;
 
     [GlobalSetup]
     public async Task GlobalSetupAsync()
@@ -42,23 +41,22 @@ public class RefreshBenchmarks
             o.Scope = "api.read";
             o.RenewalCoolDown = TimeSpan.Zero; // every iteration rejects the token just renewed: measure the renewal, not the hold
         });
-        services.AddHttpClient(ClientCredentialsTokenSource.BackchannelClientName)
+        services.AddHttpClient(AuthenticatedHttpClientOptions.TokenEndpointHttpClientName)
             .MeasuredOver(() => _endpoint);
         services.AddHttpClient("hand-written-backchannel").MeasuredOver(() => _endpoint);
         _services = services.BuildServiceProvider();
         _handWrittenBackchannel = _services.GetRequiredService<IHttpClientFactory>().CreateClient("hand-written-backchannel");
-        var options = _services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get("api");
-        _slot = _services.GetRequiredService<TokenCache>().GetSlot("api", options);
+        _tokens = _services.GetRequiredService<IAccessTokenProvider>();
 
-        _current = await _slot.GetTokenAsync(CancellationToken.None);
+        _current = await _tokens.GetTokenAsync("api");
         BenchmarkSetup.Require(_endpoint.Requests == 1, $"the first token took {_endpoint.Requests} token requests, expected 1");
-        var renewed = await _slot.TryRenewAsync(_current, CancellationToken.None)!;
-        BenchmarkSetup.Require(_endpoint.Requests == 2 && !ReferenceEquals(renewed, _current) && renewed.Header.ToString() == "Bearer " + _endpoint.AccessToken,
+        var renewed = await _tokens.RenewAsync("api", _current);
+        BenchmarkSetup.Require(_endpoint.Requests == 2 && !ReferenceEquals(renewed, _current) && renewed.Value == _endpoint.AccessToken,
             $"a renewal must make exactly one token request and cache the new token ({_endpoint.Requests} requests)");
         _current = renewed;
 
         var header = await HandWrittenFetch();
-        BenchmarkSetup.Require(_endpoint.Requests == 3 && header.ToString() == renewed.Header.ToString(), $"the hand-written fetch built '{header}'");
+        BenchmarkSetup.Require(_endpoint.Requests == 3 && header.ToString() == "Bearer " + renewed.Value, $"the hand-written fetch built '{header}'");
         BenchmarkSetup.Require(_endpoint.Failures == 0, $"the stub token endpoint saw {_endpoint.Failures} malformed token requests");
     }
 
@@ -93,7 +91,7 @@ public class RefreshBenchmarks
     }
 
     [Benchmark]
-    public async Task TokenSlotRenewal() => _current = await _slot.TryRenewAsync(_current, CancellationToken.None)!;
+    public async Task TokenSlotRenewal() => _current = await _tokens.RenewAsync("api", _current);
 
     /// <summary>A realistic access token: a JWT of the usual size (header, a few claims, an HS256-sized signature).</summary>
     private static string Jwt()

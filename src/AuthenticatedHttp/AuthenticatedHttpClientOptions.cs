@@ -12,6 +12,14 @@ namespace AuthenticatedHttp;
 /// </remarks>
 public sealed class AuthenticatedHttpClientOptions
 {
+    /// <summary>
+    /// The name of the <see cref="HttpClient"/> every token endpoint request goes through. Configure it like any named
+    /// client, for example <c>services.AddHttpClient(AuthenticatedHttpClientOptions.TokenEndpointHttpClientName)
+    /// .ConfigurePrimaryHttpMessageHandler(...)</c> for a proxy. It never follows redirects (a redirect would re-post the
+    /// client's credentials elsewhere), and each request is bounded by <see cref="TokenRequestTimeout"/>.
+    /// </summary>
+    public const string TokenEndpointHttpClientName = "AuthenticatedHttp.TokenEndpoint";
+
     /// <summary>Gets or sets the API's base address, assigned to <see cref="HttpClient.BaseAddress"/>.</summary>
     /// <value>The default value is <see langword="null"/> (requests use absolute URIs).</value>
     public Uri? BaseAddress { get; set; }

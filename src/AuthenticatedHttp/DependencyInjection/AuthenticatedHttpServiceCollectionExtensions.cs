@@ -189,7 +189,7 @@ public static class AuthenticatedHttpServiceCollectionExtensions
 
         // The back channel: its own client, never following redirects (a 307 would re-post the client secret elsewhere),
         // with no HttpClient timeout of its own because the token cache bounds each request.
-        services.AddHttpClient(ClientCredentialsTokenSource.BackchannelClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+        services.AddHttpClient(AuthenticatedHttpClientOptions.TokenEndpointHttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
             .AlwaysRedactCredentials();
     }

@@ -303,7 +303,7 @@ public sealed class TokenTelemetryTests : IDisposable
             o.TokenEndpointResilience.MaxRetryAttempts = 1;
             o.TokenEndpointResilience.RetryDelay = TimeSpan.Zero;
         }).ConfigurePrimaryHttpMessageHandler(() => api);
-        services.AddHttpClient(ClientCredentialsTokenSource.BackchannelClientName).ConfigurePrimaryHttpMessageHandler(() => tokenEndpoint);
+        services.AddHttpClient(AuthenticatedHttpClientOptions.TokenEndpointHttpClientName).ConfigurePrimaryHttpMessageHandler(() => tokenEndpoint);
         await using var provider = services.BuildServiceProvider();
         var meters = provider.GetRequiredService<IMeterFactory>();
         using var requests = new MetricCollector<long>(meters, AuthenticatedHttpTelemetry.MeterName, "authenticated_http.token.requests");

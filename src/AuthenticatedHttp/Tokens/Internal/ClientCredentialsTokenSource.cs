@@ -14,9 +14,6 @@ namespace AuthenticatedHttp.Tokens.Internal;
 /// <summary>The OAuth 2.0 client_credentials grant (RFC 6749 §4.4) against one token endpoint.</summary>
 internal sealed class ClientCredentialsTokenSource : ITokenSource
 {
-    /// <summary>The named back-channel client every token request goes through.</summary>
-    public const string BackchannelClientName = "AuthenticatedHttp.TokenEndpoint";
-
     private readonly ClientCredentialsSettings _settings;
     private readonly ResiliencePipeline _pipeline;
     private readonly IHttpClientFactory _httpClientFactory;
@@ -79,7 +76,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         HttpResponseMessage response;
         try
         {
-            response = await _httpClientFactory.CreateClient(BackchannelClientName)
+            response = await _httpClientFactory.CreateClient(AuthenticatedHttpClientOptions.TokenEndpointHttpClientName)
                 .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException ex)
