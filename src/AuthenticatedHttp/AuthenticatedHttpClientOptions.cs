@@ -104,6 +104,9 @@ public sealed class AuthenticatedHttpClientOptions
     /// <value>The default value is 5 seconds. Allowed: 0 (renew on every rejection) to 5 minutes.</value>
     public TimeSpan RenewalCoolDown { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Values of the bound configuration that could not be converted: reported by validation, key and problem.</summary>
+    internal List<(string Key, string Problem)> BindingProblems { get; } = [];
+
     /// <summary>Gets or sets how token endpoint requests are retried and timed out.</summary>
     /// <value>The defaults of <see cref="TokenEndpointResilienceOptions"/>.</value>
     public TokenEndpointResilienceOptions TokenEndpointResilience { get; set; } = new();

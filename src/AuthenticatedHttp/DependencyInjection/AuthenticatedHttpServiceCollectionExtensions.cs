@@ -133,7 +133,10 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         var options = services.AddOptions<AuthenticatedHttpClientOptions>(name);
         if (configuration is not null)
         {
-            options.Bind(configuration);
+            // Not options.Bind: a value of the wrong form must fail validation naming the client, the key and what is
+            // accepted, not throw the binder's exception. Reloads still come through the section's change token.
+            options.Configure(o => OptionsBinding.Bind(configuration, o));
+            services.AddSingleton<IOptionsChangeTokenSource<AuthenticatedHttpClientOptions>>(new ConfigurationChangeTokenSource<AuthenticatedHttpClientOptions>(name, configuration));
         }
 
         if (configure is not null)

@@ -146,16 +146,92 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
             StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("OnDisallowedOrigin", "Allow", "is 'Allow', which is not one of: Refuse, SendWithoutToken")]
+    [InlineData("ClientAuthentication", "tls_client_auth", "is 'tls_client_auth', which is not one of: ClientSecretBasic, ClientSecretPost (or client_secret_basic, client_secret_post)")]
+    [InlineData("RefreshBeforeExpiry", "soon", "is 'soon', which is not a duration: write [d.]hh:mm:ss[.fffffff], for example 00:05:00")]
+    [InlineData("TokenEndpointResilience:MaxRetryAttempts", "three", "is 'three', which is not a whole number")]
+    [InlineData("TokenEndpointResilience:AttemptTimeout", "10s", "is '10s', which is not a duration")]
+    public async Task StartAsync_ValueOfTheWrongForm_FailsNamingClientKeyAndWhatIsAccepted(string key, string value, string problem)
+    {
+        var config = Valid();
+        config["Orders:" + key] = value;
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains($"AuthenticatedHttp client 'orders': {key} (configuration key 'Orders:{key}') {problem}", ex.Message, StringComparison.Ordinal);
+        Assert.Single(ex.Failures); // the other values still bound: no follow-on failures
+    }
+
     [Fact]
-    public async Task StartAsync_UnconvertibleValue_FailsNamingThePath()
+    public async Task StartAsync_SeveralValuesOfTheWrongForm_AllReportedAtOnce()
     {
         var config = Valid();
         config["Orders:OnDisallowedOrigin"] = "Allow";
+        config["Orders:FailureCoolDown"] = "5 seconds";
         using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
 
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync(_ct));
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
 
-        Assert.Contains("Orders:OnDisallowedOrigin", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(2, ex.Failures.Count());
+    }
+
+    [Theory]
+    [InlineData("client_secret_post", ClientAuthenticationMethod.ClientSecretPost)]
+    [InlineData("CLIENT_SECRET_BASIC", ClientAuthenticationMethod.ClientSecretBasic)]
+    [InlineData("clientsecretpost", ClientAuthenticationMethod.ClientSecretPost)]
+    public async Task StartAsync_ClientAuthenticationInRfcSpelling_Binds(string value, ClientAuthenticationMethod expected)
+    {
+        var config = Valid();
+        config["Orders:ClientAuthentication"] = value;
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        await host.StartAsync(_ct);
+
+        Assert.Equal(expected, host.Services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get("orders").ClientAuthentication);
+        await host.StopAsync(_ct);
+    }
+
+    [Fact]
+    public async Task StartAsync_MisspeltSectionName_OneFailureSayingTheSectionIsMissing()
+    {
+        using var host = Host(Valid(), s => s.AddAuthenticatedHttpClient("orders", Section("Order")));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        var failure = Assert.Single(ex.Failures);
+        Assert.StartsWith("AuthenticatedHttp client 'orders': the configuration section 'Order' is missing or empty.", failure, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Scopes", "Did you mean 'Scope'?")]
+    [InlineData("ClientSecrett", "Did you mean 'ClientSecret'?")]
+    [InlineData("TokenEndpointResilience:MaxRetryAttempt", "Did you mean 'TokenEndpointResilience:MaxRetryAttempts'?")]
+    public async Task StartAsync_UnknownKeyNearAKnownOne_SuggestsIt(string key, string suggestion)
+    {
+        var config = Valid();
+        config["Orders:" + key] = "1";
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains($"{key} (configuration key 'Orders:{key}') is not a known setting. {suggestion}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Options_ConfigurationReloaded_ClientSeesTheNewValues()
+    {
+        using var host = Host(Valid(), s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+        await host.StartAsync(_ct);
+        var monitor = host.Services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>();
+        Assert.Equal("orders.read", monitor.Get("orders").Scope);
+
+        _root["Orders:Scope"] = "orders.write";
+        _root.Reload();
+
+        Assert.Equal("orders.write", monitor.Get("orders").Scope);
+        await host.StopAsync(_ct);
     }
 
     [Fact]
@@ -348,13 +424,13 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
         ["Orders:RefreshBeforeExpiry"] = "00:02:00",
     };
 
-    private IConfiguration _configuration = new ConfigurationBuilder().Build();
+    private IConfigurationRoot _root = new ConfigurationBuilder().Build();
 
-    private IConfiguration Section(string name) => _configuration.GetSection(name);
+    private IConfiguration Section(string name) => _root.GetSection(name);
 
     private IHost Host(Dictionary<string, string?> config, Action<IServiceCollection> register)
     {
-        _configuration = new ConfigurationBuilder().AddInMemoryCollection(config).Build();
+        _root = new ConfigurationBuilder().AddInMemoryCollection(config).Build();
         var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         register(builder.Services);
         return builder.Build();

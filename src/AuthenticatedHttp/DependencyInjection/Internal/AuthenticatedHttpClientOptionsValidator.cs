@@ -31,11 +31,23 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
             return ValidateOptionsResult.Skip;
         }
 
+        // One clear failure instead of every required key reported missing: a misspelt section name, or a file not loaded.
+        if (_configuration is IConfigurationSection { Path: var path } section && !section.Exists())
+        {
+            return ValidateOptionsResult.Fail(
+                $"AuthenticatedHttp client '{_clientName}': the configuration section '{path}' is missing or empty. Check the name given to GetSection (it is case-insensitive, but every letter counts) and that the file or source that defines it is loaded.");
+        }
+
         var failures = new List<string>();
         if (_configuration is not null)
         {
             CheckKeys(failures, _configuration, string.Empty, KnownKeys);
             CheckKeys(failures, _configuration.GetSection(nameof(options.TokenEndpointResilience)), nameof(options.TokenEndpointResilience) + ":", KnownResilienceKeys, RemovedResilienceKeys);
+        }
+
+        foreach (var (key, problem) in options.BindingProblems)
+        {
+            failures.Add(key.Length == 0 ? $"AuthenticatedHttp client '{_clientName}': {problem}" : Fail(key, problem));
         }
 
         // With a token source of the user's own, where and how tokens are obtained is the source's business.
@@ -159,9 +171,46 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
             }
             else if (!known.Contains(child.Key))
             {
-                failures.Add(Fail(prefix + child.Key, $"is not a known setting (known: {string.Join(", ", known.Order(StringComparer.Ordinal))})"));
+                var suggestion = Closest(child.Key, known) is { } closest ? $" Did you mean '{prefix}{closest}'?" : string.Empty;
+                failures.Add(Fail(prefix + child.Key, $"is not a known setting.{suggestion} (known: {string.Join(", ", known.Order(StringComparer.Ordinal))})"));
             }
         }
+    }
+
+    /// <summary>The known key within a few edits of <paramref name="key"/> (case aside), if exactly one is nearest.</summary>
+    private static string? Closest(string key, HashSet<string> known)
+    {
+        var threshold = Math.Max(1, key.Length / 4);
+        var ranked = known
+            .Select(k => (Key: k, Distance: EditDistance(key.ToUpperInvariant(), k.ToUpperInvariant())))
+            .Where(c => c.Distance <= threshold)
+            .OrderBy(c => c.Distance)
+            .ToList();
+        return ranked.Count > 0 && (ranked.Count == 1 || ranked[0].Distance < ranked[1].Distance) ? ranked[0].Key : null;
+    }
+
+    /// <summary>Levenshtein distance: insertions, deletions and substitutions.</summary>
+    private static int EditDistance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                current[j] = Math.Min(Math.Min(current[j - 1], previous[j]) + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
     }
 
     private void CheckRange<T>(List<string> failures, string key, T value, T min, T max)

@@ -1,0 +1,113 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+
+namespace AuthenticatedHttp.DependencyInjection.Internal;
+
+/// <summary>
+/// Binds a client's configuration section so that a value of the wrong form becomes a validation failure that names
+/// the key and what it accepts, instead of the binder's exception that names neither the client nor the valid values.
+/// </summary>
+/// <remarks>
+/// Every scalar value is checked the way the binder would convert it; those that would not convert are left out of
+/// the binding and reported. <see cref="ClientAuthenticationMethod"/> also accepts the RFC 8414 spellings
+/// (<c>client_secret_basic</c>, <c>client_secret_post</c>).
+/// </remarks>
+internal static class OptionsBinding
+{
+    private static readonly Dictionary<string, string> RfcAuthenticationNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["client_secret_basic"] = nameof(ClientAuthenticationMethod.ClientSecretBasic),
+        ["client_secret_post"] = nameof(ClientAuthenticationMethod.ClientSecretPost),
+    };
+
+    public static void Bind(IConfiguration section, AuthenticatedHttpClientOptions options)
+    {
+        var accepted = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, value) in section.AsEnumerable(makePathsRelative: true))
+        {
+            if (value is null)
+            {
+                continue;
+            }
+
+            var type = TargetType(key);
+            if (type == typeof(ClientAuthenticationMethod) && RfcAuthenticationNames.TryGetValue(value.Trim(), out var name))
+            {
+                accepted[key] = name;
+            }
+            else if (type is not null && Problem(type, value) is { } problem)
+            {
+                options.BindingProblems.Add((key, problem));
+            }
+            else
+            {
+                accepted[key] = value;
+            }
+        }
+
+        try
+        {
+            new ConfigurationBuilder().AddInMemoryCollection(accepted).Build().Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A form this class does not check (say, a list entry of the wrong shape): still a failure naming the client.
+            options.BindingProblems.Add((string.Empty, ex.Message));
+        }
+    }
+
+    /// <summary>The scalar property a key binds to (top-level or under <c>TokenEndpointResilience:</c>), or null.</summary>
+    private static Type? TargetType(string key)
+    {
+        var segments = key.Split(ConfigurationPath.KeyDelimiter);
+        var property = Find(typeof(AuthenticatedHttpClientOptions), segments[0]);
+        if (property?.PropertyType == typeof(TokenEndpointResilienceOptions) && segments.Length == 2)
+        {
+            property = Find(typeof(TokenEndpointResilienceOptions), segments[1]);
+        }
+        else if (segments.Length != 1)
+        {
+            return null;
+        }
+
+        return property?.PropertyType is { } type && (type.IsEnum || type == typeof(TimeSpan) || type == typeof(int) || type == typeof(double) || type == typeof(bool))
+            ? type
+            : null;
+    }
+
+    private static PropertyInfo? Find([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.NonPublicProperties)] Type type, string name) =>
+        type.GetProperty(name, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
+
+    /// <summary>Why <paramref name="value"/> would not convert to <paramref name="type"/>, as the binder converts it; null when it would.</summary>
+    private static string? Problem(Type type, string value)
+    {
+        var shown = value.Length > 64 ? value[..64] + "…" : value;
+        if (type.IsEnum)
+        {
+            return Enum.TryParse(type, value, ignoreCase: true, out _)
+                ? null
+                : $"is '{shown}', which is not one of: {string.Join(", ", Enum.GetNames(type))}{(type == typeof(ClientAuthenticationMethod) ? " (or client_secret_basic, client_secret_post)" : string.Empty)}";
+        }
+
+        if (type == typeof(TimeSpan))
+        {
+            return TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out _)
+                ? null
+                : $"is '{shown}', which is not a duration: write [d.]hh:mm:ss[.fffffff], for example 00:05:00 for five minutes";
+        }
+
+        if (type == typeof(int))
+        {
+            return int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _) ? null : $"is '{shown}', which is not a whole number";
+        }
+
+        if (type == typeof(double))
+        {
+            return double.TryParse(value, NumberStyles.Float | NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out _) ? null : $"is '{shown}', which is not a number";
+        }
+
+        return bool.TryParse(value, out _) ? null : $"is '{shown}', which is not true or false";
+    }
+}
