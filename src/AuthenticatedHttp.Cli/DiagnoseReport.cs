@@ -73,7 +73,7 @@ internal sealed class DiagnoseReport(TextWriter output)
         Field("Lifetime", Seconds(token.Lifetime));
         Field("Obtained at", Time(token.ObtainedAt));
         Field("Expires at", $"{Time(token.ExpiresAt)} (in {Seconds(token.ExpiresAt - now)})");
-        if (JwtSummary.TryRead(token.Value) is not { } claims)
+        if (JwtPayload.TryRead(token.Value) is not { } claims)
         {
             Field("Claims", "opaque token (not a JWT)");
             return;

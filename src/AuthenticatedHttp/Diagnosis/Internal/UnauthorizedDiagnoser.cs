@@ -34,14 +34,14 @@ internal static class UnauthorizedDiagnoser
         var evidence = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var response = context.Response;
         var finalUri = response.RequestMessage?.RequestUri;
-        var claims = JwtSummary.TryRead(context.Token.Token.Value);
+        var claims = JwtPayload.TryRead(context.Token.Token.Value);
         var bearer = context.Challenges.FirstOrDefault(c => c.IsBearer);
         var tokenAge = context.Now - context.Token.Token.ObtainedAt;
         TimeSpan? skew = response.Headers.Date is { } serverDate ? context.Now - serverDate : null;
 
         evidence["status"] = ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture);
         evidence["challenge"] = context.Challenges.Count == 0 ? "(none)" : string.Join(", ", context.Challenges);
-        evidence["token.age"] = JwtSummary.Format(tokenAge);
+        evidence["token.age"] = Seconds(tokenAge);
         evidence["token.expires_at"] = context.Token.Token.ExpiresAt.ToString("O", CultureInfo.InvariantCulture);
         if (claims is not null && claims.ToString() is { Length: > 0 } summary)
         {
@@ -50,7 +50,7 @@ internal static class UnauthorizedDiagnoser
 
         if (skew is { } s)
         {
-            evidence["clock.server_minus_local"] = JwtSummary.Format(-s);
+            evidence["clock.server_minus_local"] = Seconds(-s);
         }
 
         var redirected = context.SentTo is not null && finalUri is not null && TokenDestinationPolicy.OriginOf(context.SentTo) != TokenDestinationPolicy.OriginOf(finalUri);
@@ -66,7 +66,7 @@ internal static class UnauthorizedDiagnoser
     private static (AuthenticationFailureCause, string, string?) Decide(
         UnauthorizedContext context,
         AuthenticationChallenge? bearer,
-        JwtSummary? claims,
+        JwtPayload? claims,
         bool redirected,
         TimeSpan tokenAge,
         TimeSpan? skew,
@@ -124,14 +124,14 @@ internal static class UnauthorizedDiagnoser
             && (saysExpired || (claims?.ExpiresAt is { } exp && context.Response.Headers.Date >= exp)))
         {
             return (AuthenticationFailureCause.ClockSkew,
-                $"The API says the token expired, but by this machine's clock it is valid until {context.Token.Token.ExpiresAt:O}; the server's clock is {JwtSummary.Format((-s).Duration())} {(s < TimeSpan.Zero ? "ahead" : "behind")}. Fix the clock (NTP) on the server or here.",
+                $"The API says the token expired, but by this machine's clock it is valid until {context.Token.Token.ExpiresAt:O}; the server's clock is {Seconds((-s).Duration())} {(s < TimeSpan.Zero ? "ahead" : "behind")}. Fix the clock (NTP) on the server or here.",
                 null);
         }
 
         if (context.Resent || tokenAge < JustObtained)
         {
             return (AuthenticationFailureCause.RejectedAfterRefresh,
-                $"A token obtained {JwtSummary.Format(tokenAge)} before was rejected ({bearer.Error}){(context.Resent ? " after a renewal" : string.Empty)}: the client's credentials may be revoked, or the token endpoint belongs to another environment or signing key than the API trusts. Check TokenEndpoint against the API's configuration.",
+                $"A token obtained {Seconds(tokenAge)} before was rejected ({bearer.Error}){(context.Resent ? " after a renewal" : string.Empty)}: the client's credentials may be revoked, or the token endpoint belongs to another environment or signing key than the API trusts. Check TokenEndpoint against the API's configuration.",
                 null);
         }
 
@@ -142,7 +142,7 @@ internal static class UnauthorizedDiagnoser
     /// Only URL-shaped audiences can be compared with the request: <c>api://orders</c> or a GUID proves nothing, so they
     /// never yield this cause.
     /// </summary>
-    private static string? AudienceProblem(UnauthorizedContext context, JwtSummary? claims, Uri? finalUri, SortedDictionary<string, string> evidence)
+    private static string? AudienceProblem(UnauthorizedContext context, JwtPayload? claims, Uri? finalUri, SortedDictionary<string, string> evidence)
     {
         if (claims is null || claims.Audiences.Count == 0)
         {
@@ -171,7 +171,7 @@ internal static class UnauthorizedDiagnoser
     }
 
     /// <summary>An API may name its authorization server in the challenge (authorization_uri, as_uri, issuer).</summary>
-    private static string? IssuerProblem(UnauthorizedContext context, AuthenticationChallenge bearer, JwtSummary? claims, SortedDictionary<string, string> evidence)
+    private static string? IssuerProblem(UnauthorizedContext context, AuthenticationChallenge bearer, JwtPayload? claims, SortedDictionary<string, string> evidence)
     {
         if (claims?.Issuer is not { } issuer || !Uri.TryCreate(issuer, UriKind.Absolute, out var issuerUri))
         {
@@ -194,4 +194,6 @@ internal static class UnauthorizedDiagnoser
             ? null
             : $"The token was issued by {issuer}, but the API trusts {expected}: the client is using another environment's identity provider. Check TokenEndpoint.";
     }
+
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture) + " s";
 }

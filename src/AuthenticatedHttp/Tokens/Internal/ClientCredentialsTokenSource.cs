@@ -178,13 +178,10 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
             return sentAt + lifetime;
         }
 
-        if (JwtClaims.TryReadTimes(token, out var issuedAt, out var expiresAtClaim))
+        if (JwtPayload.TryRead(token) is { ExpiresAt: { } exp } jwt)
         {
             // exp − iat is the lifetime the issuer meant, immune to clock skew between it and us.
-            var exp = expiresAtClaim!.Value;
-            var jwtLifetime = issuedAt is { } iat && exp > iat
-                ? TimeSpan.FromSeconds(exp - iat)
-                : DateTimeOffset.FromUnixTimeSeconds(exp) - sentAt;
+            var jwtLifetime = jwt.IssuedAt is { } iat && exp > iat ? exp - iat : exp - sentAt;
 
             // The same bound as expires_in, which also keeps the expiry arithmetic inside DateTimeOffset's range.
             if (jwtLifetime > TimeSpan.FromSeconds(TokenResponseParser.MaxExpiresInSeconds))

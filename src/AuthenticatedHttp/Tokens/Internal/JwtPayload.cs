@@ -1,19 +1,23 @@
 using System.Buffers;
 using System.Buffers.Text;
-using System.Globalization;
 using System.Text.Json;
 
 namespace AuthenticatedHttp.Tokens.Internal;
 
 /// <summary>
-/// The claims a diagnosis reasons about (<c>iss</c>, <c>aud</c>, <c>scope</c>/<c>scp</c>, <c>iat</c>, <c>exp</c>), read
-/// from a compact JWS without checking its signature: evidence, never trust. Never logged.
+/// The one reader of a token's JWT payload: the claims the library reasons about (<c>iss</c>, <c>aud</c>,
+/// <c>scope</c>/<c>scp</c>, <c>iat</c>, <c>exp</c>), read from a compact JWS without checking its signature, so they
+/// are evidence (a lifetime when the server sent none, a diagnosis), never trust. Never logged.
 /// </summary>
-internal sealed record JwtSummary(string? Issuer, IReadOnlyList<string> Audiences, string? Scope, DateTimeOffset? IssuedAt, DateTimeOffset? ExpiresAt)
+internal sealed record JwtPayload(string? Issuer, IReadOnlyList<string> Audiences, string? Scope, DateTimeOffset? IssuedAt, DateTimeOffset? ExpiresAt)
 {
     private const int MaxPayloadChars = 16 * 1024;
 
-    public static JwtSummary? TryRead(string token)
+    // The last second DateTimeOffset can hold: a larger time claim is ignored, never an overflow.
+    private const double MaxUnixSeconds = 253402300799;
+
+    /// <summary>The payload of <paramref name="token"/> if it is a compact JWS (three dot-separated parts) whose payload is a JSON object; else null.</summary>
+    public static JwtPayload? TryRead(string token)
     {
         var parts = token.Split('.');
         if (parts.Length != 3 || parts[1].Length is 0 or > MaxPayloadChars)
@@ -36,7 +40,7 @@ internal sealed record JwtSummary(string? Issuer, IReadOnlyList<string> Audience
                 return null;
             }
 
-            return new JwtSummary(
+            return new JwtPayload(
                 Text(root, "iss"),
                 ReadAudiences(root),
                 Text(root, "scope") ?? Words(root, "scp"),
@@ -84,11 +88,10 @@ internal sealed record JwtSummary(string? Issuer, IReadOnlyList<string> Audience
         };
     }
 
+    /// <summary>A NumericDate (RFC 7519 §2): seconds since the epoch, fractions allowed and dropped.</summary>
     private static DateTimeOffset? Time(JsonElement root, string name) =>
-        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var seconds)
-            && seconds is > 0 and < 253402300799
-            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var seconds)
+            && seconds is > 0 and < MaxUnixSeconds
+            ? DateTimeOffset.FromUnixTimeSeconds((long)seconds)
             : null;
-
-    internal static string Format(TimeSpan span) => span.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture) + " s";
 }
