@@ -16,8 +16,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// Each method registers a named or typed client through <c>IHttpClientFactory</c> and adds the token handler to it.
 /// Handlers added to the returned builder afterwards (for example a resilience handler) run <em>outside</em> the token
 /// handler, so every attempt they make gets a current token. Token state lives in a singleton: it survives handler
-/// rotation, and clients with the same token endpoint, client id, secret, authentication method, scopes and resource
-/// share one token.
+/// rotation, and clients with the same token endpoint, client id, authentication method, scopes and resource share one
+/// token. A secret rotated by a configuration reload is used from the next handler rotation on.
 /// </remarks>
 public static class AuthenticatedHttpServiceCollectionExtensions
 {

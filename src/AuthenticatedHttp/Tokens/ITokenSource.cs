@@ -20,4 +20,15 @@ public interface ITokenSource
     /// later may succeed; any other exception is reported as a transient <see cref="TokenFailureKind.NetworkError"/>.
     /// </exception>
     Task<AccessToken> RequestTokenAsync(TokenRequestContext context, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Gets the key under which the tokens this source obtains for <paramref name="context"/> are cached: clients whose
+    /// sources give equal keys share one token. It must identify the issuer, the client identity and the request
+    /// parameters (scopes, resource, extra parameters), not the client name; be stable across processes and machines
+    /// (a distributed cache may use it); and hold no secret and no hash of one, so that a rotated credential for the
+    /// same identity keeps the cached token.
+    /// </summary>
+    /// <param name="context">The request parameters; its <see cref="TokenRequestContext.ClientName"/> must not be part of the key.</param>
+    /// <returns>The key; <see langword="null"/> or empty (the default) when this source's tokens are its client's own.</returns>
+    string? GetCacheKey(TokenRequestContext context) => null;
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using AuthenticatedHttp.Testing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AuthenticatedHttp.IntegrationTests.Library;
@@ -79,6 +80,28 @@ public sealed class EndToEndTests
         var summary = $"{statuses.Count(s => s == HttpStatusCode.Unauthorized)} of 20 uploads got 401; {server.TokenRequests} token requests";
         Assert.True(statuses[0] == HttpStatusCode.Unauthorized && statuses.Skip(1).All(s => s == HttpStatusCode.OK), summary);
         Assert.True(server.TokenRequests == 2, summary);
+    }
+
+    [Fact]
+    public async Task SecretRotatedByAConfigurationReload_NextHandlerAuthenticatesWithIt_TheSlotStays()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
+        await using var host = await LibraryHost.StartAsync(
+            server,
+            new() { ["ClientSecret"] = "stale-secret", ["FailureCoolDown"] = "00:00:00" },
+            configureClient: b => b.SetHandlerLifetime(TimeSpan.FromSeconds(1)));
+        var slot = host.Slot;
+        var refused = await Assert.ThrowsAsync<TokenAcquisitionException>(() => host.Client.PostAsync("before", _ct));
+        Assert.Equal("invalid_client", refused.Error);
+
+        var configuration = (IConfigurationRoot)host.Services.GetRequiredService<IConfiguration>();
+        configuration["Echo:ClientSecret"] = LoopbackAuthServerOptions.DefaultClientSecret;
+        configuration.Reload();
+        await Task.Delay(TimeSpan.FromSeconds(1.2), _ct); // the factory builds the next handler after this
+
+        Assert.Equal("after", (await host.Client.PostAsync("after", _ct)).Body);
+        Assert.Same(slot, host.Slot);
+        Assert.Equal(2, server.TokenRequests);
     }
 
     [Fact]

@@ -341,6 +341,41 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
     }
 
     [Fact]
+    public void GetSlot_SecretRotatedByAReload_SameSlotAndTokenWithTheNewCredential()
+    {
+        using var host = Host(Valid(), s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+        var cache = host.Services.GetRequiredService<TokenCache>();
+        var monitor = host.Services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>();
+        var before = cache.GetSlot("orders", monitor.Get("orders"));
+        var oldSource = before.Source;
+        Assert.Same(oldSource, cache.GetSlot("orders", monitor.Get("orders")).Source); // no reload: the same source
+
+        _root["Orders:ClientSecret"] = "rotated-secret";
+        _root.Reload();
+        var after = cache.GetSlot("orders", monitor.Get("orders")); // what the next handler rotation does
+
+        Assert.Same(before, after);               // the slot, and the token it holds, stay
+        Assert.NotSame(oldSource, after.Source);  // the next token request authenticates with the new secret
+    }
+
+    [Fact]
+    public void GetSlot_ClientSharingASlot_DoesNotReplaceTheCreatorsSource()
+    {
+        using var host = Host([], s =>
+        {
+            s.AddAuthenticatedHttpClient("a", o => Configure(o, "x"));
+            s.AddAuthenticatedHttpClient("b", o => Configure(o, "x"));
+        });
+        var cache = host.Services.GetRequiredService<TokenCache>();
+        var monitor = host.Services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>();
+        var slot = cache.GetSlot("a", monitor.Get("a"));
+        var creators = slot.Source;
+
+        Assert.Same(slot, cache.GetSlot("b", monitor.Get("b")));
+        Assert.Same(creators, slot.Source);
+    }
+
+    [Fact]
     public void GetSlot_NewHandlerAfterRotation_GetsTheSameSlot()
     {
         // IHttpClientFactory builds a new handler chain on rotation; each chain asks the singleton cache for its slot.

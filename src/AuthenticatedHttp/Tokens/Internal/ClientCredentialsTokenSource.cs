@@ -66,6 +66,30 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         }
     }
 
+    /// <summary>
+    /// The grant, the endpoint, the client id and how it authenticates, then the request parameters: everything that
+    /// decides which token the server issues, except the secret (a rotated secret keeps the cached token).
+    /// </summary>
+    public string GetCacheKey(TokenRequestContext context)
+    {
+        var key = new StringBuilder("client_credentials ")
+            .Append(_settings.TokenEndpoint.AbsoluteUri)
+            .Append(" client_id=").Append(Uri.EscapeDataString(_settings.ClientId))
+            .Append(" auth=").Append(_settings.Authentication)
+            .Append(" scope=").Append(Uri.EscapeDataString(string.Join(' ', context.Scopes)));
+        if (context.Resource is not null)
+        {
+            key.Append(" resource=").Append(Uri.EscapeDataString(context.Resource));
+        }
+
+        foreach (var (name, value) in context.ExtraParameters.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            key.Append(' ').Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value));
+        }
+
+        return key.ToString();
+    }
+
     /// <summary>One attempt: send, read at most the cap, interpret. Every failure is a <see cref="TokenAcquisitionException"/>.</summary>
     private async Task<AccessToken> RequestOnceAsync(TokenRequestContext context, CancellationToken cancellationToken)
     {

@@ -8,8 +8,8 @@ namespace AuthenticatedHttp.Tokens.Internal;
 
 /// <summary>
 /// The singleton that owns every token slot. Handlers come and go with IHttpClientFactory's rotation; slots stay.
-/// Clients of the built-in grant with equal <see cref="TokenCacheKey"/>s share one; a client with a token source of
-/// its own has a slot of its own.
+/// A slot is keyed by its source's <see cref="ITokenSource.GetCacheKey"/>, so clients whose sources name the same
+/// tokens share one; a source without a key has a slot for its client alone.
 /// </summary>
 internal sealed class TokenCache(
     IServiceProvider services,
@@ -20,17 +20,23 @@ internal sealed class TokenCache(
     AuthenticatedHttpMetrics metrics) : IDisposable
 {
     private readonly ConcurrentDictionary<object, TokenSlot> _slots = new();
+    private readonly ConcurrentDictionary<string, ClientSource> _sources = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggerFactory.CreateLogger("AuthenticatedHttp.TokenCache");
 
+    /// <summary>
+    /// The slot of <paramref name="clientName"/>, for a handler being built (once per rotation, not per request). New
+    /// options (a reload) build a new source; the slot, and the token it holds, stay when the key does.
+    /// </summary>
     public TokenSlot GetSlot(string clientName, AuthenticatedHttpClientOptions options)
     {
-        var registration = services.GetKeyedService<AuthenticatedClientRegistration>(clientName);
-        // Not the hot path (once per handler rotation): the closures are for clarity. A race may build a slot twice;
-        // the loser has no timer and no request yet, so dropping it costs nothing.
-        var slot = registration?.TokenSourceFactory is { } factory
-            ? _slots.GetOrAdd(new OwnSourceKey(clientName), _ => CreateSlot(factory(services), options))
-            : _slots.GetOrAdd(TokenCacheKey.From(ClientCredentialsSettings.From(options)), _ => CreateSlot(ClientCredentials(options, registration), options));
+        var source = SourceFor(clientName, options);
+        var parameters = TokenParameters.From(options);
+        object key = source.GetCacheKey(parameters.ToContext(clientName, rejected: null)) is { Length: > 0 } shared ? shared : new OwnSourceKey(clientName);
+
+        // A race may build a slot twice; the loser has no timer and no request yet, so dropping it costs nothing.
+        var slot = _slots.GetOrAdd(key, _ => CreateSlot(source, parameters, options));
         slot.AddClientName(clientName);
+        slot.UseSource(clientName, source);
         return slot;
     }
 
@@ -42,23 +48,37 @@ internal sealed class TokenCache(
         }
     }
 
-    private ClientCredentialsTokenSource ClientCredentials(AuthenticatedHttpClientOptions options, AuthenticatedClientRegistration? registration) => new(
-        ClientCredentialsSettings.From(options),
-        registration?.TokenEndpointPipeline ?? TokenEndpointPipeline.Create(options.TokenEndpointResilience, time),
-        httpClientFactory,
-        time,
-        _logger);
+    /// <summary>The client's source, built again only when its options object changed (IOptionsMonitor keeps one per reload).</summary>
+    private ITokenSource SourceFor(string clientName, AuthenticatedHttpClientOptions options)
+    {
+        if (_sources.TryGetValue(clientName, out var known) && ReferenceEquals(known.Options, options))
+        {
+            return known.Source;
+        }
 
-    // A slot keeps the timing options of the first client that created it; clients sharing credentials share a token.
-    private TokenSlot CreateSlot(ITokenSource source, AuthenticatedHttpClientOptions options) => new(
+        var registration = services.GetKeyedService<AuthenticatedClientRegistration>(clientName);
+        var source = registration?.TokenSourceFactory?.Invoke(services) ?? new ClientCredentialsTokenSource(
+            ClientCredentialsSettings.From(options),
+            registration?.TokenEndpointPipeline ?? TokenEndpointPipeline.Create(options.TokenEndpointResilience, time),
+            httpClientFactory,
+            time,
+            _logger);
+        _sources[clientName] = new ClientSource(options, source);
+        return source;
+    }
+
+    // A slot keeps the timing options of the client that created it; clients sharing it share one token.
+    private TokenSlot CreateSlot(ITokenSource source, TokenParameters parameters, AuthenticatedHttpClientOptions options) => new(
         source,
-        new TokenParameters(ClientCredentialsSettings.ParseScopes(options.Scope), string.IsNullOrWhiteSpace(options.Resource) ? null : options.Resource),
+        parameters,
         new TokenLifetimePolicy(options.RefreshBeforeExpiry, options.ExpirySafetyMargin, jitter),
         TokenSlotLimits.From(options),
         time,
         _logger,
         metrics);
 
-    /// <summary>The key of a client whose tokens come from its own source: never shared.</summary>
+    /// <summary>The key of a client whose source names no shared key: never shared.</summary>
     private sealed record OwnSourceKey(string ClientName);
+
+    private sealed record ClientSource(AuthenticatedHttpClientOptions Options, ITokenSource Source);
 }

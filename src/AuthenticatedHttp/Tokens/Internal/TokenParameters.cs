@@ -5,6 +5,9 @@ namespace AuthenticatedHttp.Tokens.Internal;
 /// <param name="Resource">The RFC 8707 resource, or null.</param>
 internal sealed record TokenParameters(IReadOnlyList<string> Scopes, string? Resource)
 {
+    public static TokenParameters From(AuthenticatedHttpClientOptions options) =>
+        new(ClientCredentialsSettings.ParseScopes(options.Scope), string.IsNullOrWhiteSpace(options.Resource) ? null : options.Resource);
+
     public TokenRequestContext ToContext(string clientNames, AccessToken? rejected) =>
         new() { ClientName = clientNames, Scopes = Scopes, Resource = Resource, RejectedToken = rejected };
 }

@@ -23,7 +23,7 @@ internal sealed class TokenSlot : IDisposable
     // steps, each re-checking the clock, which also bounds how long a wall-clock change can delay a phase change.
     private static readonly TimeSpan LongestTimerStep = TimeSpan.FromDays(1);
 
-    private readonly ITokenSource _source;
+    private ITokenSource _source;
     private readonly TokenParameters _parameters;
     private readonly TokenLifetimePolicy _policy;
     private readonly TimeProvider _time;
@@ -42,6 +42,7 @@ internal sealed class TokenSlot : IDisposable
     private int _backgroundFailures;
     private long _backgroundRetryNotBeforeTicks;
     private string _clientNames = string.Empty;
+    private string? _owner;
     private int _tokenRequests;
     private int _backgroundRefreshes;
     private bool _disposed;
@@ -86,10 +87,30 @@ internal sealed class TokenSlot : IDisposable
             if (_clientNames.Length == 0)
             {
                 _clientNames = clientName;
+                _owner = clientName;
             }
             else if (!_clientNames.Split(", ").Contains(clientName, StringComparer.Ordinal))
             {
                 _clientNames = _clientNames + ", " + clientName;
+            }
+        }
+    }
+
+    /// <summary>The source the next token request goes to.</summary>
+    public ITokenSource Source => Volatile.Read(ref _source);
+
+    /// <summary>
+    /// Sends the next token requests to <paramref name="source"/> when <paramref name="clientName"/> is the client
+    /// that created this slot: its options were reloaded (a rotated secret, say), and the cached token stays. Clients
+    /// sharing the slot keep the creator's source, as they keep its timing options.
+    /// </summary>
+    public void UseSource(string clientName, ITokenSource source)
+    {
+        lock (_gate)
+        {
+            if (string.Equals(clientName, _owner, StringComparison.Ordinal))
+            {
+                Volatile.Write(ref _source, source);
             }
         }
     }
@@ -312,7 +333,7 @@ internal sealed class TokenSlot : IDisposable
             {
                 try
                 {
-                    token = await _source.RequestTokenAsync(_parameters.ToContext(clientNames, rejected), timeout.Token).ConfigureAwait(false);
+                    token = await Source.RequestTokenAsync(_parameters.ToContext(clientNames, rejected), timeout.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
                 {
@@ -328,7 +349,7 @@ internal sealed class TokenSlot : IDisposable
             {
                 throw new TokenAcquisitionException(
                     clientNames, TokenFailureKind.MalformedResponse,
-                    $"Client '{clientNames}' could not obtain an access token: the token source ({_source.GetType().Name}) returned {(token is null ? "no token" : "a token whose value or scheme cannot be sent in an Authorization header as is")}.",
+                    $"Client '{clientNames}' could not obtain an access token: the token source ({Source.GetType().Name}) returned {(token is null ? "no token" : "a token whose value or scheme cannot be sent in an Authorization header as is")}.",
                     isTransient: false);
             }
 

@@ -1,0 +1,74 @@
+using AuthenticatedHttp.Tokens.Internal;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+
+namespace AuthenticatedHttp.Tests.Tokens;
+
+/// <summary>The client_credentials source's cache key: which clients share a token, across processes.</summary>
+public sealed class ClientCredentialsCacheKeyTests
+{
+    private const string Secret = "SENTINEL-secret-4f1c";
+
+    [Fact]
+    public void GetCacheKey_IsTheSameStringInEveryProcess()
+    {
+        Assert.Equal(
+            "client_credentials https://idp.example/token client_id=client auth=ClientSecretBasic scope=a%20b resource=https%3A%2F%2Fapi.example%2F",
+            Key(_ => { }));
+    }
+
+    [Fact]
+    public void GetCacheKey_ScopeOrderAndDuplicates_DoNotChangeIt() =>
+        Assert.Equal(Key(o => o.Scope = "b a"), Key(o => o.Scope = " a  b a "));
+
+    [Theory]
+    [InlineData("endpoint")]
+    [InlineData("client")]
+    [InlineData("auth")]
+    [InlineData("scope")]
+    [InlineData("resource")]
+    public void GetCacheKey_AnythingThatDecidesTheTokenDiffers_KeysDiffer(string part)
+    {
+        var other = Key(o =>
+        {
+            switch (part)
+            {
+                case "endpoint": o.TokenEndpoint = new Uri("https://other.example/token"); break;
+                case "client": o.ClientId = "other"; break;
+                case "auth": o.ClientAuthentication = ClientAuthenticationMethod.ClientSecretPost; break;
+                case "scope": o.Scope = "a"; break;
+                case "resource": o.Resource = "https://other.example/"; break;
+            }
+        });
+
+        Assert.NotEqual(Key(_ => { }), other);
+    }
+
+    [Fact]
+    public void GetCacheKey_RotatedSecret_SameKey_AndNoSecretOrHashOfOneInIt()
+    {
+        var key = Key(_ => { });
+
+        Assert.Equal(key, Key(o => o.ClientSecret = "rotated"));
+        Assert.DoesNotContain(Secret, key, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GetCacheKey_ClientIdWithSpaces_CannotCollideWithAnotherField() =>
+        Assert.NotEqual(Key(o => o.ClientId = "a auth=ClientSecretPost"), Key(o => o.ClientId = "a"));
+
+    private static string Key(Action<AuthenticatedHttpClientOptions> change)
+    {
+        var options = new AuthenticatedHttpClientOptions
+        {
+            TokenEndpoint = new Uri("https://idp.example/token"),
+            ClientId = "client",
+            ClientSecret = Secret,
+            Scope = "a b",
+            Resource = "https://api.example/",
+        };
+        change(options);
+        var source = new ClientCredentialsTokenSource(ClientCredentialsSettings.From(options), ResiliencePipeline.Empty, null!, TimeProvider.System, NullLogger.Instance);
+        return source.GetCacheKey(TokenParameters.From(options).ToContext("orders", rejected: null));
+    }
+}
