@@ -1,6 +1,4 @@
 using System.Net;
-using AuthenticatedHttp.Internal;
-using AuthenticatedHttp.Tokens.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -14,6 +12,9 @@ namespace AuthenticatedHttp.Cli;
 /// </summary>
 internal static class DiagnoseCommand
 {
+    // The library's log event names are a stable contract (README "Telemetry"); the CLI reads them, not its internals.
+    private const string UnauthorizedResendingEvent = "UnauthorizedResending";
+
     public const string ClientName = "diagnose";
 
     /// <summary>The console entry: the process's environment, Ctrl+C cancels.</summary>
@@ -141,15 +142,15 @@ internal static class DiagnoseCommand
     private static async Task<int> SendAsync(ServiceProvider provider, AuthenticatedHttpClientOptions clientOptions, DiagnoseOptions options, DiagnoseReport report, LogCapturingProvider logs, CancellationToken cancellationToken)
     {
         var time = provider.GetRequiredService<TimeProvider>();
-        var slot = provider.GetRequiredService<TokenCache>().GetSlot(ClientName, clientOptions);
+        var tokens = provider.GetRequiredService<IAccessTokenProvider>();
 
         // The token first, through the client's own slot (the handler then uses it), so its failure is told apart
         // from the request's.
         report.Heading("2. Token");
-        CachedToken first;
+        AccessToken first;
         try
         {
-            first = await slot.GetTokenAsync(cancellationToken);
+            first = await tokens.GetTokenAsync(ClientName, cancellationToken);
         }
         catch (TokenAcquisitionException ex)
         {
@@ -158,8 +159,8 @@ internal static class DiagnoseCommand
             return Usage.NoToken;
         }
 
-        report.Redact(first.Token.Value);
-        report.Token(first.Token, clientOptions.TokenEndpoint, slot.TokenRequests, time.GetUtcNow());
+        report.Redact(first.Value);
+        report.Token(first, clientOptions.TokenEndpoint, TokenRequests(logs), time.GetUtcNow());
 
         report.Heading("3. Response");
         var url = options.Url!;
@@ -194,10 +195,10 @@ internal static class DiagnoseCommand
         {
             report.Response(response, url, time.GetUtcNow());
             var diagnosis = response.GetAuthenticationDiagnosis();
-            var renewed = slot.Current is { } current && !ReferenceEquals(current, first) ? current : null;
+            var renewed = await RenewedAsync(tokens, first, cancellationToken);
             if (renewed is not null)
             {
-                report.Redact(renewed.Token.Value);
+                report.Redact(renewed.Value);
             }
 
             report.Heading("4. Retry decision");
@@ -209,7 +210,7 @@ internal static class DiagnoseCommand
                     report.Line($"  {i + 1}. {diagnosis.Trail[i]}");
                 }
             }
-            else if (logs.Any(nameof(Log.UnauthorizedResending)))
+            else if (logs.Any(UnauthorizedResendingEvent))
             {
                 report.Line($"  The first answer was 401: the client retired its token, obtained a new one and resent once; the resend was answered {DiagnoseReport.Status(response.StatusCode, response.ReasonPhrase)}.");
             }
@@ -225,7 +226,7 @@ internal static class DiagnoseCommand
             if (renewed is not null)
             {
                 report.Line("  Renewed token:");
-                report.TokenDetails(renewed.Token, time.GetUtcNow());
+                report.TokenDetails(renewed, time.GetUtcNow());
             }
 
             report.Heading("5. Diagnosis");
@@ -245,6 +246,24 @@ internal static class DiagnoseCommand
             }
 
             return response.IsSuccessStatusCode ? Usage.Success : Usage.Failed;
+        }
+    }
+
+    /// <summary>Token requests so far: each ends in one TokenAcquired or TokenRequestFailed event (stable event names).</summary>
+    private static int TokenRequests(LogCapturingProvider logs) =>
+        logs.Events.Count(e => e.Name is "TokenAcquired" or "TokenRequestFailed" or "BackgroundRefreshFailed");
+
+    /// <summary>The token the client holds now, when a 401 made it replace <paramref name="first"/>; otherwise null.</summary>
+    private static async Task<AccessToken?> RenewedAsync(IAccessTokenProvider tokens, AccessToken first, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var current = await tokens.GetTokenAsync(ClientName, cancellationToken);
+            return ReferenceEquals(current, first) ? null : current;
+        }
+        catch (TokenAcquisitionException)
+        {
+            return null; // no usable token now: the report already says why the resend failed
         }
     }
 }

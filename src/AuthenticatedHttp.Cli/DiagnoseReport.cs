@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Net;
-using AuthenticatedHttp.Handlers.Internal;
-using AuthenticatedHttp.Tokens.Internal;
 
 namespace AuthenticatedHttp.Cli;
 
@@ -73,7 +71,7 @@ internal sealed class DiagnoseReport(TextWriter output)
         Field("Lifetime", Seconds(token.Lifetime));
         Field("Obtained at", Time(token.ObtainedAt));
         Field("Expires at", $"{Time(token.ExpiresAt)} (in {Seconds(token.ExpiresAt - now)})");
-        if (JwtPayload.TryRead(token.Value) is not { } claims)
+        if (TokenClaims.Read(token) is not { } claims)
         {
             Field("Claims", "opaque token (not a JWT)");
             return;
@@ -109,7 +107,7 @@ internal sealed class DiagnoseReport(TextWriter output)
         }
 
         Field("Status", Status(response.StatusCode, response.ReasonPhrase));
-        var challenges = WwwAuthenticateParser.Parse(response);
+        var challenges = AuthenticationChallenge.Parse(response);
         if (challenges.Count == 0)
         {
             Field("WWW-Authenticate", "(none)");

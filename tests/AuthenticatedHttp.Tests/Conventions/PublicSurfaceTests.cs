@@ -19,6 +19,7 @@ public sealed class PublicSurfaceTests
         [
             "AuthenticatedHttp.AccessToken",
             "AuthenticatedHttp.AuthenticatedHttpClientOptions",
+            "AuthenticatedHttp.AuthenticationChallenge",
             "AuthenticatedHttp.AuthenticationDiagnosis",
             "AuthenticatedHttp.AuthenticationDiagnosisExtensions",
             "AuthenticatedHttp.AuthenticationFailureCause",
@@ -29,6 +30,7 @@ public sealed class PublicSurfaceTests
             "AuthenticatedHttp.ITokenSource",
             "AuthenticatedHttp.Telemetry.AuthenticatedHttpTelemetry",
             "AuthenticatedHttp.TokenAcquisitionException",
+            "AuthenticatedHttp.TokenClaims",
             "AuthenticatedHttp.TokenEndpointResilienceOptions",
             "AuthenticatedHttp.TokenFailureKind",
             "AuthenticatedHttp.TokenRequestContext",

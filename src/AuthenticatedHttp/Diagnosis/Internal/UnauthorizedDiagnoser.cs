@@ -34,7 +34,7 @@ internal static class UnauthorizedDiagnoser
         var evidence = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var response = context.Response;
         var finalUri = response.RequestMessage?.RequestUri;
-        var claims = JwtPayload.TryRead(context.Token.Token.Value);
+        var claims = TokenClaims.TryRead(context.Token.Token.Value);
         var bearer = context.Challenges.FirstOrDefault(c => c.IsBearer);
         var tokenAge = context.Now - context.Token.Token.ObtainedAt;
         TimeSpan? skew = response.Headers.Date is { } serverDate ? context.Now - serverDate : null;
@@ -66,7 +66,7 @@ internal static class UnauthorizedDiagnoser
     private static (AuthenticationFailureCause, string, string?) Decide(
         UnauthorizedContext context,
         AuthenticationChallenge? bearer,
-        JwtPayload? claims,
+        TokenClaims? claims,
         bool redirected,
         TimeSpan tokenAge,
         TimeSpan? skew,
@@ -142,7 +142,7 @@ internal static class UnauthorizedDiagnoser
     /// Only URL-shaped audiences can be compared with the request: <c>api://orders</c> or a GUID proves nothing, so they
     /// never yield this cause.
     /// </summary>
-    private static string? AudienceProblem(UnauthorizedContext context, JwtPayload? claims, Uri? finalUri, SortedDictionary<string, string> evidence)
+    private static string? AudienceProblem(UnauthorizedContext context, TokenClaims? claims, Uri? finalUri, SortedDictionary<string, string> evidence)
     {
         if (claims is null || claims.Audiences.Count == 0)
         {
@@ -171,7 +171,7 @@ internal static class UnauthorizedDiagnoser
     }
 
     /// <summary>An API may name its authorization server in the challenge (authorization_uri, as_uri, issuer).</summary>
-    private static string? IssuerProblem(UnauthorizedContext context, AuthenticationChallenge bearer, JwtPayload? claims, SortedDictionary<string, string> evidence)
+    private static string? IssuerProblem(UnauthorizedContext context, AuthenticationChallenge bearer, TokenClaims? claims, SortedDictionary<string, string> evidence)
     {
         if (claims?.Issuer is not { } issuer || !Uri.TryCreate(issuer, UriKind.Absolute, out var issuerUri))
         {

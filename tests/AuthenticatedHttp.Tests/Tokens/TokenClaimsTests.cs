@@ -4,14 +4,14 @@ using AuthenticatedHttp.Tokens.Internal;
 
 namespace AuthenticatedHttp.Tests.Tokens;
 
-public sealed class JwtPayloadTests
+public sealed class TokenClaimsTests
 {
     [Fact]
     public void TryRead_ClaimsOfAJws_AudienceAsStringOrArray_ScpAsArray()
     {
         var jwt = Jwt("""{"iss":"https://idp/","aud":["a","b",3],"scp":["x","y"],"iat":1700000000,"exp":1700003600.75}""");
 
-        var payload = JwtPayload.TryRead(jwt);
+        var payload = TokenClaims.TryRead(jwt);
 
         Assert.NotNull(payload);
         Assert.Equal("https://idp/", payload.Issuer);
@@ -28,7 +28,7 @@ public sealed class JwtPayloadTests
     [InlineData("""{"exp":1e400}""")]
     public void TryRead_TimeClaimOutOfRangeOrNotANumber_IsIgnoredNeverAnOverflow(string json)
     {
-        var payload = JwtPayload.TryRead(Jwt(json));
+        var payload = TokenClaims.TryRead(Jwt(json));
 
         Assert.NotNull(payload);
         Assert.Null(payload.ExpiresAt);
@@ -40,11 +40,11 @@ public sealed class JwtPayloadTests
     [InlineData("a.b.c.d.e")]      // a JWE: its second part is not a payload
     [InlineData("eyJhbGciOiJub25lIn0..sig")]
     [InlineData("eyJhbGciOiJub25lIn0.WzEsMiwzXQ.sig")] // [1,2,3]: not an object
-    public void TryRead_NotAJwsWithAnObjectPayload_IsNull(string token) => Assert.Null(JwtPayload.TryRead(token));
+    public void TryRead_NotAJwsWithAnObjectPayload_IsNull(string token) => Assert.Null(TokenClaims.TryRead(token));
 
     [Fact]
     public void TryRead_DeeplyNestedPayload_IsNullNotAStackOverflow() =>
-        Assert.Null(JwtPayload.TryRead(Jwt(new string('[', 10_000) + new string(']', 10_000))));
+        Assert.Null(TokenClaims.TryRead(Jwt(new string('[', 10_000) + new string(']', 10_000))));
 
     [Fact]
     public void TryRead_TenThousandRandomMutations_NeverThrows()
@@ -60,7 +60,7 @@ public sealed class JwtPayloadTests
                 chars[random.Next(chars.Length)] = Alphabet[random.Next(Alphabet.Length)];
             }
 
-            _ = JwtPayload.TryRead(new string(chars)); // only a payload or null, never an exception
+            _ = TokenClaims.TryRead(new string(chars)); // only a payload or null, never an exception
         }
     }
 

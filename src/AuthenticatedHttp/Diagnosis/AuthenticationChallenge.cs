@@ -1,13 +1,19 @@
 using System.Collections.ObjectModel;
 using System.Text;
+using AuthenticatedHttp.Handlers.Internal;
 
-namespace AuthenticatedHttp.Handlers.Internal;
+namespace AuthenticatedHttp;
 
 /// <summary>
 /// One challenge from a <c>WWW-Authenticate</c> header (RFC 9110 §11.3): a scheme plus either a token68 or auth-params.
 /// Scheme and parameter names compare case-insensitively; parameter values keep their case.
 /// </summary>
-internal sealed class AuthenticationChallenge
+/// <remarks>
+/// <see cref="Parse(HttpResponseMessage)"/> reads every challenge of a response with the parser the token handler
+/// uses: the full RFC 9110 grammar (several challenges per header, quoted strings with escapes and commas), bounded
+/// against hostile headers, never throwing.
+/// </remarks>
+public sealed class AuthenticationChallenge
 {
     /// <summary>The longest string <see cref="ToString"/> returns.</summary>
     public const int MaxDisplayLength = 512;
@@ -17,7 +23,11 @@ internal sealed class AuthenticationChallenge
     private static readonly IReadOnlyDictionary<string, string> NoParameters =
         ReadOnlyDictionary<string, string>.Empty;
 
-    /// <summary>Creates a challenge. Parameters are copied unless already an OrdinalIgnoreCase dictionary; the first of duplicate names wins.</summary>
+    /// <summary>Initializes a new instance of the <see cref="AuthenticationChallenge"/> class. Parameters are copied unless already an OrdinalIgnoreCase dictionary.</summary>
+    /// <param name="scheme">The auth-scheme, e.g. <c>Bearer</c>.</param>
+    /// <param name="token68">The token68 form, when the challenge has one instead of parameters.</param>
+    /// <param name="parameters">The auth-params, values unescaped.</param>
+    /// <exception cref="ArgumentException"><paramref name="scheme"/> is null or empty.</exception>
     public AuthenticationChallenge(string scheme, string? token68 = null, IReadOnlyDictionary<string, string>? parameters = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(scheme);
@@ -31,31 +41,47 @@ internal sealed class AuthenticationChallenge
         };
     }
 
-    /// <summary>The auth-scheme as sent, e.g. <c>Bearer</c>.</summary>
+    /// <summary>Every challenge of <paramref name="response"/>'s <c>WWW-Authenticate</c> headers, in order; empty when there is none or none parses.</summary>
+    /// <param name="response">The response.</param>
+    /// <returns>The challenges.</returns>
+    public static IReadOnlyList<AuthenticationChallenge> Parse(HttpResponseMessage response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        return WwwAuthenticateParser.Parse(response);
+    }
+
+    /// <summary>Every challenge of one <c>WWW-Authenticate</c> header value, in order; empty when none parses.</summary>
+    /// <param name="headerValue">The header's value.</param>
+    /// <returns>The challenges.</returns>
+    public static IReadOnlyList<AuthenticationChallenge> Parse(string? headerValue) => WwwAuthenticateParser.Parse(headerValue);
+
+    /// <summary>Gets the auth-scheme as sent, e.g. <c>Bearer</c>.</summary>
     public string Scheme { get; }
 
-    /// <summary>The token68 form of the challenge, when the server used it instead of auth-params.</summary>
+    /// <summary>Gets the token68 form of the challenge, when the server used it instead of auth-params.</summary>
     public string? Token68 { get; }
 
-    /// <summary>The auth-params, keyed case-insensitively (OrdinalIgnoreCase), values unescaped.</summary>
+    /// <summary>Gets the auth-params, keyed case-insensitively (OrdinalIgnoreCase), values unescaped.</summary>
     public IReadOnlyDictionary<string, string> Parameters { get; }
 
-    /// <summary>Whether the scheme is <c>Bearer</c> (case-insensitive).</summary>
+    /// <summary>Gets a value indicating whether the scheme is <c>Bearer</c> (case-insensitive).</summary>
     public bool IsBearer => string.Equals(Scheme, "Bearer", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The <c>error</c> parameter (RFC 6750 §3), if any.</summary>
+    /// <summary>Gets the <c>error</c> parameter (RFC 6750 §3), if any.</summary>
     public string? Error => GetParameter("error");
 
-    /// <summary>The <c>error_description</c> parameter, if any.</summary>
+    /// <summary>Gets the <c>error_description</c> parameter, if any.</summary>
     public string? ErrorDescription => GetParameter("error_description");
 
-    /// <summary>The <c>scope</c> parameter, if any.</summary>
+    /// <summary>Gets the <c>scope</c> parameter, if any.</summary>
     public string? Scope => GetParameter("scope");
 
-    /// <summary>The <c>realm</c> parameter, if any.</summary>
+    /// <summary>Gets the <c>realm</c> parameter, if any.</summary>
     public string? Realm => GetParameter("realm");
 
-    /// <summary>The value of a parameter, or null.</summary>
+    /// <summary>Gets the value of a parameter, or null.</summary>
+    /// <param name="name">The parameter's name, compared case-insensitively.</param>
+    /// <returns>The unescaped value, or <see langword="null"/>.</returns>
     public string? GetParameter(string name) => Parameters.TryGetValue(name, out var value) ? value : null;
 
     /// <summary>

@@ -2,22 +2,56 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Text.Json;
 
-namespace AuthenticatedHttp.Tokens.Internal;
+namespace AuthenticatedHttp;
 
 /// <summary>
-/// The one reader of a token's JWT payload: the claims the library reasons about (<c>iss</c>, <c>aud</c>,
-/// <c>scope</c>/<c>scp</c>, <c>iat</c>, <c>exp</c>), read from a compact JWS without checking its signature, so they
-/// are evidence (a lifetime when the server sent none, a diagnosis), never trust. Never logged.
+/// The claims of a JWT access token that say who issued it, for whom and for how long (<c>iss</c>, <c>aud</c>,
+/// <c>scope</c>/<c>scp</c>, <c>iat</c>, <c>exp</c>), read without checking the signature: for diagnosis and display,
+/// never for trust. The library reads them with this one reader, for a lifetime the server did not send and for the
+/// diagnosis of a 401.
 /// </summary>
-internal sealed record JwtPayload(string? Issuer, IReadOnlyList<string> Audiences, string? Scope, DateTimeOffset? IssuedAt, DateTimeOffset? ExpiresAt)
+public sealed class TokenClaims
 {
     private const int MaxPayloadChars = 16 * 1024;
 
     // The last second DateTimeOffset can hold: a larger time claim is ignored, never an overflow.
     private const double MaxUnixSeconds = 253402300799;
 
+    private TokenClaims(string? issuer, IReadOnlyList<string> audiences, string? scope, DateTimeOffset? issuedAt, DateTimeOffset? expiresAt)
+    {
+        Issuer = issuer;
+        Audiences = audiences;
+        Scope = scope;
+        IssuedAt = issuedAt;
+        ExpiresAt = expiresAt;
+    }
+
+    /// <summary>Gets the <c>iss</c> claim, if any.</summary>
+    public string? Issuer { get; }
+
+    /// <summary>Gets the <c>aud</c> claim's values (a string or an array of strings), or none.</summary>
+    public IReadOnlyList<string> Audiences { get; }
+
+    /// <summary>Gets the <c>scope</c> claim, or the <c>scp</c> claim's values joined by spaces, if any.</summary>
+    public string? Scope { get; }
+
+    /// <summary>Gets the <c>iat</c> claim, if it is a NumericDate DateTimeOffset can hold.</summary>
+    public DateTimeOffset? IssuedAt { get; }
+
+    /// <summary>Gets the <c>exp</c> claim, if it is a NumericDate DateTimeOffset can hold.</summary>
+    public DateTimeOffset? ExpiresAt { get; }
+
+    /// <summary>Reads the claims of <paramref name="token"/>.</summary>
+    /// <param name="token">The token.</param>
+    /// <returns>Its claims, or <see langword="null"/> when it is not a compact JWS whose payload is a JSON object (an opaque token).</returns>
+    public static TokenClaims? Read(AccessToken token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        return TryRead(token.Value);
+    }
+
     /// <summary>The payload of <paramref name="token"/> if it is a compact JWS (three dot-separated parts) whose payload is a JSON object; else null.</summary>
-    public static JwtPayload? TryRead(string token)
+    internal static TokenClaims? TryRead(string token)
     {
         var parts = token.Split('.');
         if (parts.Length != 3 || parts[1].Length is 0 or > MaxPayloadChars)
@@ -40,7 +74,7 @@ internal sealed record JwtPayload(string? Issuer, IReadOnlyList<string> Audience
                 return null;
             }
 
-            return new JwtPayload(
+            return new TokenClaims(
                 Text(root, "iss"),
                 ReadAudiences(root),
                 Text(root, "scope") ?? Words(root, "scp"),
@@ -57,6 +91,8 @@ internal sealed record JwtPayload(string? Issuer, IReadOnlyList<string> Audience
         }
     }
 
+    /// <summary>Returns the claims as <c>iss=…, aud=…, scope=…, exp=…</c>: claims, never the token.</summary>
+    /// <returns>The claims that are present.</returns>
     public override string ToString() => string.Join(", ", new[]
     {
         Issuer is null ? null : $"iss={Issuer}",
