@@ -54,6 +54,23 @@ public sealed class AccessTokenProviderTests
     }
 
     [Fact]
+    public async Task GetTokenAsync_SecretRotatedByAReload_UsedAtOnce()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
+        await using var host = await LibraryHost.StartAsync(server, new() { ["ClientSecret"] = "stale-secret", ["FailureCoolDown"] = "00:00:00" });
+        var tokens = host.Services.GetRequiredService<IAccessTokenProvider>();
+        Assert.Equal("invalid_client", (await Assert.ThrowsAsync<TokenAcquisitionException>(() => tokens.GetTokenAsync(nameof(EchoClient), _ct).AsTask())).Error);
+
+        var configuration = (IConfigurationRoot)host.Services.GetRequiredService<IConfiguration>();
+        configuration["Echo:ClientSecret"] = LoopbackAuthServerOptions.DefaultClientSecret;
+        configuration.Reload();
+
+        var token = await tokens.GetTokenAsync(nameof(EchoClient), _ct);
+        Assert.Equal(2, server.TokensIssued + server.TokenRequestsFailed);
+        Assert.Same(token, host.Slot.Current!.Token);
+    }
+
+    [Fact]
     public async Task GetTokenAsync_UnknownClient_SaysSo()
     {
         await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);

@@ -8,7 +8,7 @@ namespace AuthenticatedHttp.Tokens.Internal;
 /// <summary>The token cache seen by name: what the token handler does, for callers without an HttpClient.</summary>
 internal sealed class AccessTokenProvider(IServiceProvider services, TokenCache cache, IOptionsMonitor<AuthenticatedHttpClientOptions> options) : IAccessTokenProvider
 {
-    private readonly ConcurrentDictionary<string, TokenSlot> _slots = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ClientSlot> _slots = new(StringComparer.Ordinal);
 
     public ValueTask<AccessToken> GetTokenAsync(string clientName, CancellationToken cancellationToken = default)
     {
@@ -39,12 +39,25 @@ internal sealed class AccessTokenProvider(IServiceProvider services, TokenCache 
 
     private static async Task<AccessToken> TokenOf(Task<CachedToken> cached) => (await cached.ConfigureAwait(false)).Token;
 
+    /// <summary>The client's slot, looked up again when its options were reloaded (a rotated secret takes effect here too).</summary>
     private TokenSlot Slot(string clientName)
     {
         ArgumentException.ThrowIfNullOrEmpty(clientName);
-        return _slots.TryGetValue(clientName, out var slot) ? slot : _slots.GetOrAdd(clientName, name =>
-            services.GetKeyedService<AuthenticatedClientRegistration>(name) is null
-                ? throw new InvalidOperationException($"No client named '{name}' was registered with AddAuthenticatedHttpClient (a typed client's name is its type's name).")
-                : cache.GetSlot(name, options.Get(name)));
+        var current = options.Get(clientName);
+        if (_slots.TryGetValue(clientName, out var known) && ReferenceEquals(known.Options, current))
+        {
+            return known.Slot;
+        }
+
+        if (services.GetKeyedService<AuthenticatedClientRegistration>(clientName) is null)
+        {
+            throw new InvalidOperationException($"No client named '{clientName}' was registered with AddAuthenticatedHttpClient (a typed client's name is its type's name).");
+        }
+
+        var slot = cache.GetSlot(clientName, current);
+        _slots[clientName] = new ClientSlot(current, slot);
+        return slot;
     }
+
+    private sealed record ClientSlot(AuthenticatedHttpClientOptions Options, TokenSlot Slot);
 }
