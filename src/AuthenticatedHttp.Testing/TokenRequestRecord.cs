@@ -4,7 +4,7 @@ namespace AuthenticatedHttp.Testing;
 /// <param name="ReceivedAt">When the request arrived, according to the server's <see cref="LoopbackAuthServerOptions.TimeProvider"/>.</param>
 /// <param name="ClientId">The client id the request presented, or <see langword="null"/> if none could be read.</param>
 /// <param name="AuthenticationMethod">
-/// <c>client_secret_basic</c>, <c>client_secret_post</c> or <c>none</c>: how the client tried to authenticate.
+/// <c>client_secret_basic</c>, <c>client_secret_post</c>, <c>private_key_jwt</c> or <c>none</c>: how the client tried to authenticate.
 /// </param>
 /// <param name="Scope">The <c>scope</c> parameter exactly as sent, or <see langword="null"/> if absent.</param>
 /// <param name="Resource">The <c>resource</c> parameter(s) as sent, joined by a space, or <see langword="null"/> if absent.</param>

@@ -14,6 +14,7 @@ internal sealed class ServerState
     private volatile FaultPlan? _fault;
     private volatile FaultPlan? _apiFault;
     private volatile Func<HttpContext, Task<bool>>? _interceptor;
+    private ClientAssertionVerifier? _assertions;
 
     public ServerState(LoopbackAuthServerOptions options, ILogger logger)
     {
@@ -38,6 +39,8 @@ internal sealed class ServerState
     public ILogger Logger { get; }
 
     public JwtIssuer Jwt { get; } = new();
+
+    public ClientAssertionVerifier Assertions => _assertions ??= new ClientAssertionVerifier(TimeProvider);
 
     public TokenStore Tokens { get; }
 

@@ -5,7 +5,10 @@ using Microsoft.AspNetCore.Http;
 
 namespace AuthenticatedHttp.Testing.Internal;
 
-/// <summary><c>POST /connect/token</c>: RFC 6749 §4.4 client_credentials with §2.3.1 client authentication and RFC 8707 resources.</summary>
+/// <summary>
+/// <c>POST /connect/token</c>: RFC 6749 §4.4 client_credentials with §2.3.1 client authentication, RFC 7523
+/// <c>private_key_jwt</c> for clients registered with a key, and RFC 8707 resources.
+/// </summary>
 internal sealed class TokenEndpoint(ServerState state)
 {
     public const string Path = "/connect/token";
@@ -147,6 +150,13 @@ internal sealed class TokenEndpoint(ServerState state)
         client = null!;
         var bodyClientId = request.Single("client_id");
         var bodySecret = request.Single("client_secret");
+        if (request.Form.ContainsKey("client_assertion") || request.Form.ContainsKey("client_assertion_type"))
+        {
+            return request.HasAuthorizationHeader || bodySecret is not null
+                ? new(400, "invalid_request", "Use exactly one client authentication method.")
+                : AuthenticateAssertion(request, bodyClientId, out client);
+        }
+
         if (request.HasAuthorizationHeader)
         {
             if (!request.UsesBasic)
@@ -171,6 +181,35 @@ internal sealed class TokenEndpoint(ServerState state)
         }
 
         return Verify(bodyClientId, bodySecret, out client) ? null : new(401, "invalid_client", "Client authentication failed.");
+    }
+
+    /// <summary>RFC 7523 §2.2: <c>client_assertion_type</c> jwt-bearer and a <c>client_assertion</c> signed with the client's key.</summary>
+    private OAuthError? AuthenticateAssertion(TokenRequest request, string? bodyClientId, out LoopbackClient client)
+    {
+        client = null!;
+        if (request.Single("client_assertion_type") != ClientAssertionVerifier.JwtBearerType)
+        {
+            return new(400, "invalid_request", $"client_assertion_type must be {ClientAssertionVerifier.JwtBearerType}.");
+        }
+
+        if (request.Single("client_assertion") is not { Length: > 0 } assertion)
+        {
+            return new(400, "invalid_request", "The client_assertion parameter is required.");
+        }
+
+        var subject = ClientAssertionVerifier.UnverifiedSubject(assertion);
+        if (subject is null || (bodyClientId is not null && bodyClientId != subject) || !state.Clients.TryGetValue(subject, out var candidate))
+        {
+            return new(401, "invalid_client", "Client authentication failed: the assertion names no known client, or not the client_id sent.");
+        }
+
+        if (state.Assertions.Problem(assertion, candidate, [request.Endpoint, state.Issuer]) is { } problem)
+        {
+            return new(401, "invalid_client", "Client authentication failed: " + problem);
+        }
+
+        client = candidate;
+        return null;
     }
 
     private bool Verify(string? clientId, string? secret, out LoopbackClient client)

@@ -12,10 +12,12 @@ internal sealed class TokenRequest
 {
     public const string MethodBasic = "client_secret_basic";
     public const string MethodPost = "client_secret_post";
+    public const string MethodPrivateKeyJwt = "private_key_jwt";
     public const string MethodNone = "none";
 
-    private TokenRequest(StringValues authorization)
+    private TokenRequest(StringValues authorization, string endpoint)
     {
+        Endpoint = endpoint;
         AuthorizationHeaderCount = authorization.Count;
         if (authorization.Count != 1)
         {
@@ -31,6 +33,9 @@ internal sealed class TokenRequest
             BasicClientSecret = secret;
         }
     }
+
+    /// <summary>The URL the request was sent to, as a client assertion's <c>aud</c> may name it.</summary>
+    public string Endpoint { get; }
 
     public int AuthorizationHeaderCount { get; }
 
@@ -49,16 +54,17 @@ internal sealed class TokenRequest
     /// <summary>Why the body could not be read as a form, or <see langword="null"/> if it was.</summary>
     public string? FormError { get; private set; }
 
-    public string? ClientId => BasicClientId ?? Single("client_id");
+    public string? ClientId => BasicClientId ?? Single("client_id") ?? (Single("client_assertion") is { } assertion ? ClientAssertionVerifier.UnverifiedSubject(assertion) : null);
 
     public string AuthenticationMethod =>
-        UsesBasic ? MethodBasic : Form.ContainsKey("client_secret") ? MethodPost : MethodNone;
+        UsesBasic ? MethodBasic : Form.ContainsKey("client_secret") ? MethodPost : Form.ContainsKey("client_assertion") ? MethodPrivateKeyJwt : MethodNone;
 
     public string? Scope => Single("scope");
 
     public string? Resource => Form.TryGetValue("resource", out var values) ? string.Join(' ', values.ToArray()) : null;
 
-    public static TokenRequest FromHeaders(HttpRequest request) => new(request.Headers.Authorization);
+    public static TokenRequest FromHeaders(HttpRequest request) =>
+        new(request.Headers.Authorization, $"{request.Scheme}://{request.Host}{request.PathBase}{request.Path}");
 
     public async Task ReadBodyAsync(HttpContext context)
     {
