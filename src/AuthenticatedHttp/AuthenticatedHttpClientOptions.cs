@@ -43,7 +43,10 @@ public sealed class AuthenticatedHttpClientOptions
     /// <summary>Gets or sets the client identifier (RFC 6749 §2.2). Required.</summary>
     public string? ClientId { get; set; }
 
-    /// <summary>Gets or sets the client secret. Required. Never logged, never part of a message or a cache key in clear.</summary>
+    /// <summary>
+    /// Gets or sets the client secret: required for <see cref="ClientAuthenticationMethod.ClientSecretBasic"/> and
+    /// <see cref="ClientAuthenticationMethod.ClientSecretPost"/>. Never logged, never part of a message or a cache key.
+    /// </summary>
     public string? ClientSecret { get; set; }
 
     /// <summary>Gets or sets the requested scopes, separated by spaces (RFC 6749 §3.3). Their order does not matter.</summary>
@@ -57,6 +60,10 @@ public sealed class AuthenticatedHttpClientOptions
     /// <summary>Gets or sets how the client authenticates to the token endpoint.</summary>
     /// <value>The default value is <see cref="ClientAuthenticationMethod.ClientSecretBasic"/>.</value>
     public ClientAuthenticationMethod ClientAuthentication { get; set; } = ClientAuthenticationMethod.ClientSecretBasic;
+
+    /// <summary>Gets or sets the assertion credential, for <see cref="ClientAuthenticationMethod.PrivateKeyJwt"/> and <see cref="ClientAuthenticationMethod.ClientAssertionFile"/>.</summary>
+    /// <value>An empty <see cref="ClientAssertionOptions"/>.</value>
+    public ClientAssertionOptions ClientAssertion { get; set; } = new();
 
     /// <summary>
     /// Gets or sets how long before expiry a cached token is refreshed in the background. The effective window is

@@ -26,4 +26,10 @@ public enum TokenFailureKind
     /// built-in pipeline has no circuit breaker.
     /// </summary>
     CircuitOpen = 5,
+
+    /// <summary>
+    /// The client's own credential could not be used: its assertion file is missing, empty or unreadable, or it holds
+    /// no assertion. Transient: the file is kept by another party and may be back at the next attempt.
+    /// </summary>
+    Credential = 6,
 }

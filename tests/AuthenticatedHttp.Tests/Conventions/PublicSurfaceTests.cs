@@ -23,6 +23,7 @@ public sealed class PublicSurfaceTests
             "AuthenticatedHttp.AuthenticationDiagnosis",
             "AuthenticatedHttp.AuthenticationDiagnosisExtensions",
             "AuthenticatedHttp.AuthenticationFailureCause",
+            "AuthenticatedHttp.ClientAssertionOptions",
             "AuthenticatedHttp.ClientAuthenticationMethod",
             "AuthenticatedHttp.DisallowedOriginAction",
             "AuthenticatedHttp.DisallowedOriginException",

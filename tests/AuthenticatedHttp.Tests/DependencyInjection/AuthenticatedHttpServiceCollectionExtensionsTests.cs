@@ -148,7 +148,7 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
 
     [Theory]
     [InlineData("OnDisallowedOrigin", "Allow", "is 'Allow', which is not one of: Refuse, SendWithoutToken")]
-    [InlineData("ClientAuthentication", "tls_client_auth", "is 'tls_client_auth', which is not one of: ClientSecretBasic, ClientSecretPost (or client_secret_basic, client_secret_post)")]
+    [InlineData("ClientAuthentication", "tls_client_auth", "is 'tls_client_auth', which is not one of: ClientSecretBasic, ClientSecretPost, PrivateKeyJwt, ClientAssertionFile (or client_secret_basic, client_secret_post, private_key_jwt)")]
     [InlineData("RefreshBeforeExpiry", "soon", "is 'soon', which is not a duration: write [d.]hh:mm:ss[.fffffff], for example 00:05:00")]
     [InlineData("TokenEndpointResilience:MaxRetryAttempts", "three", "is 'three', which is not a whole number")]
     [InlineData("TokenEndpointResilience:AttemptTimeout", "10s", "is '10s', which is not a duration")]

@@ -1,5 +1,6 @@
 using System.Globalization;
 using AuthenticatedHttp.Handlers.Internal;
+using AuthenticatedHttp.Tokens.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -16,6 +17,9 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
 
     private static readonly HashSet<string> KnownKeys = new(
         typeof(AuthenticatedHttpClientOptions).GetProperties().Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
+
+    private static readonly HashSet<string> KnownAssertionKeys = new(
+        typeof(ClientAssertionOptions).GetProperties().Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
 
     private static readonly HashSet<string> KnownResilienceKeys = new(
         typeof(TokenEndpointResilienceOptions).GetProperties().Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
@@ -43,6 +47,7 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
         {
             CheckKeys(failures, _configuration, string.Empty, KnownKeys);
             CheckKeys(failures, _configuration.GetSection(nameof(options.TokenEndpointResilience)), nameof(options.TokenEndpointResilience) + ":", KnownResilienceKeys, RemovedResilienceKeys);
+            CheckKeys(failures, _configuration.GetSection(nameof(options.ClientAssertion)), nameof(options.ClientAssertion) + ":", KnownAssertionKeys);
         }
 
         foreach (var (key, problem) in options.BindingProblems)
@@ -107,9 +112,9 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
             failures.Add(Fail(nameof(options.ClientId), "is required"));
         }
 
-        if (builtInGrant && string.IsNullOrEmpty(options.ClientSecret))
+        if (builtInGrant)
         {
-            failures.Add(Fail(nameof(options.ClientSecret), "is required"));
+            CheckCredential(failures, options);
         }
 
         if (options.Scope is { } scope && scope.Any(c => c < 0x21 && c != ' ' || c is '"' or '\\' || c > 0x7E))
@@ -125,7 +130,7 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
 
         if (!Enum.IsDefined(options.ClientAuthentication))
         {
-            failures.Add(Fail(nameof(options.ClientAuthentication), "must be ClientSecretBasic or ClientSecretPost"));
+            failures.Add(Fail(nameof(options.ClientAuthentication), $"must be one of {string.Join(", ", Enum.GetNames<ClientAuthenticationMethod>())}"));
         }
 
         CheckRange(failures, nameof(options.RefreshBeforeExpiry), options.RefreshBeforeExpiry, TimeSpan.Zero, TimeSpan.FromDays(1));
@@ -159,6 +164,37 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>What the chosen client authentication needs; a private key is loaded once here, so a bad one fails at start.</summary>
+    private void CheckCredential(List<string> failures, AuthenticatedHttpClientOptions options)
+    {
+        var assertion = options.ClientAssertion ?? new ClientAssertionOptions();
+        switch (options.ClientAuthentication)
+        {
+            case ClientAuthenticationMethod.ClientSecretBasic or ClientAuthenticationMethod.ClientSecretPost when string.IsNullOrEmpty(options.ClientSecret):
+                failures.Add(Fail(nameof(options.ClientSecret), "is required"));
+                break;
+            case ClientAuthenticationMethod.PrivateKeyJwt:
+                try
+                {
+                    AssertionSigningKey.Load(assertion).Dispose();
+                }
+                catch (CredentialException ex)
+                {
+                    failures.Add(Fail(ex.Key, ex.Problem));
+                }
+
+                break;
+            case ClientAuthenticationMethod.ClientAssertionFile when string.IsNullOrWhiteSpace(assertion.File):
+                failures.Add(Fail("ClientAssertion:File", "is required with ClientAuthentication ClientAssertionFile: the file another party keeps the signed assertion in"));
+                break;
+        }
+
+        if (options.ClientAuthentication is ClientAuthenticationMethod.PrivateKeyJwt or ClientAuthenticationMethod.ClientAssertionFile && !string.IsNullOrEmpty(options.ClientSecret))
+        {
+            failures.Add(Fail(nameof(options.ClientSecret), $"is set, but ClientAuthentication {options.ClientAuthentication} does not use it: remove it, or choose ClientSecretBasic or ClientSecretPost"));
+        }
     }
 
     private void CheckKeys(List<string> failures, IConfiguration section, string prefix, HashSet<string> known, HashSet<string>? removed = null)

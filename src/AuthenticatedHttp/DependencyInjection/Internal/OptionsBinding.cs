@@ -20,6 +20,7 @@ internal static class OptionsBinding
     {
         ["client_secret_basic"] = nameof(ClientAuthenticationMethod.ClientSecretBasic),
         ["client_secret_post"] = nameof(ClientAuthenticationMethod.ClientSecretPost),
+        ["private_key_jwt"] = nameof(ClientAuthenticationMethod.PrivateKeyJwt),
     };
 
     public static void Bind(IConfiguration section, AuthenticatedHttpClientOptions options)
@@ -88,7 +89,7 @@ internal static class OptionsBinding
         {
             return Enum.TryParse(type, value, ignoreCase: true, out _)
                 ? null
-                : $"is '{shown}', which is not one of: {string.Join(", ", Enum.GetNames(type))}{(type == typeof(ClientAuthenticationMethod) ? " (or client_secret_basic, client_secret_post)" : string.Empty)}";
+                : $"is '{shown}', which is not one of: {string.Join(", ", Enum.GetNames(type))}{(type == typeof(ClientAuthenticationMethod) ? " (or client_secret_basic, client_secret_post, private_key_jwt)" : string.Empty)}";
         }
 
         if (type == typeof(TimeSpan))

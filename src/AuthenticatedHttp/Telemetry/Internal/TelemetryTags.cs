@@ -65,6 +65,7 @@ internal static class TelemetryTags
         TokenFailureKind.NetworkError => "network_error",
         TokenFailureKind.Timeout => "timeout",
         TokenFailureKind.CircuitOpen => "circuit_open",
+        TokenFailureKind.Credential => "credential",
         _ => Other,
     };
 

@@ -4,8 +4,9 @@ namespace AuthenticatedHttp.Tokens.Internal;
 internal sealed record ClientCredentialsSettings(
     Uri TokenEndpoint,
     string ClientId,
-    string ClientSecret,
+    string? ClientSecret,
     ClientAuthenticationMethod Authentication,
+    ClientAssertionOptions Assertion,
     IReadOnlyList<string> Scopes,
     string? Resource,
     TimeSpan DefaultTokenLifetime)
@@ -13,8 +14,9 @@ internal sealed record ClientCredentialsSettings(
     public static ClientCredentialsSettings From(AuthenticatedHttpClientOptions options) => new(
         options.TokenEndpoint ?? throw new InvalidOperationException("TokenEndpoint is required."),
         options.ClientId ?? throw new InvalidOperationException("ClientId is required."),
-        options.ClientSecret ?? throw new InvalidOperationException("ClientSecret is required."),
+        options.ClientSecret,
         options.ClientAuthentication,
+        options.ClientAssertion,
         ParseScopes(options.Scope),
         string.IsNullOrWhiteSpace(options.Resource) ? null : options.Resource,
         options.DefaultTokenLifetime);

@@ -21,7 +21,12 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     private readonly ILogger _logger;
     private readonly AuthenticationHeaderValue? _basicCredentials;
     private readonly string _endpointForMessages;
+    private readonly Lock _keyGate = new();
+    private AssertionSigningKey? _signingKey;
     private int _defaultLifetimeWarned;
+
+    private const string JwtBearerAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+    private const int MaxAssertionBytes = 16 * 1024;
 
     public ClientCredentialsTokenSource(ClientCredentialsSettings settings, ResiliencePipeline pipeline, IHttpClientFactory httpClientFactory, TimeProvider time, ILogger logger)
     {
@@ -34,7 +39,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         if (settings.Authentication == ClientAuthenticationMethod.ClientSecretBasic)
         {
             // RFC 6749 §2.3.1: form-encode id and secret before joining them, so ':' or non-ASCII survive.
-            var pair = FormUrlEncoding.Encode(settings.ClientId) + ":" + FormUrlEncoding.Encode(settings.ClientSecret);
+            var pair = FormUrlEncoding.Encode(settings.ClientId) + ":" + FormUrlEncoding.Encode(settings.ClientSecret ?? string.Empty);
             _basicCredentials = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(pair)));
         }
     }
@@ -95,7 +100,8 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     {
         var clientName = context.ClientName;
         TokenRequestActivity.AttemptStarted();
-        using var request = CreateRequest(context);
+        var (request, credential) = CreateRequest(context);
+        using var sending = request;
         var sentAt = _time.GetUtcNow();
         HttpResponseMessage response;
         try
@@ -114,7 +120,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
             var result = TokenResponseParser.Parse(response.StatusCode, body, tooLarge, response.Content.Headers.ContentType?.MediaType);
             if (!result.IsSuccess)
             {
-                throw Failure(clientName, result.FailureKind, result.Problem!, result.IsTransient, response.StatusCode, result.Error, result.ErrorDescription, result.ErrorUri, RetryAfter(response));
+                throw Failure(clientName, result.FailureKind, result.Problem!, result.IsTransient, response.StatusCode, result.Error, Hide(result.ErrorDescription, credential), result.ErrorUri, RetryAfter(response));
             }
 
             return new AccessToken(result.AccessToken!, ExpiresAt(clientName, result.AccessToken!, result.ExpiresIn, sentAt), sentAt);
@@ -129,7 +135,8 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         _ => null,
     };
 
-    private HttpRequestMessage CreateRequest(TokenRequestContext context)
+    /// <summary>The request for one attempt, and the credential it carries (to keep out of any message built from the answer).</summary>
+    private (HttpRequestMessage Request, string? Credential) CreateRequest(TokenRequestContext context)
     {
         var form = new List<KeyValuePair<string, string>>(6 + context.ExtraParameters.Count) { new("grant_type", "client_credentials") };
         if (context.Scopes.Count > 0)
@@ -147,17 +154,93 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
             form.Add(parameter);
         }
 
+        var credential = _settings.Authentication switch
+        {
+            ClientAuthenticationMethod.PrivateKeyJwt => SigningKey(context.ClientName).CreateAssertion(_settings.ClientId, _settings.Assertion.Audience ?? _settings.TokenEndpoint.AbsoluteUri, _time.GetUtcNow()),
+            ClientAuthenticationMethod.ClientAssertionFile => ReadAssertionFile(context.ClientName),
+            _ => _settings.ClientSecret,
+        };
         if (_basicCredentials is null)
         {
             form.Add(new("client_id", _settings.ClientId));
-            form.Add(new("client_secret", _settings.ClientSecret));
+            if (_settings.Authentication == ClientAuthenticationMethod.ClientSecretPost)
+            {
+                form.Add(new("client_secret", credential ?? string.Empty));
+            }
+            else
+            {
+                form.Add(new("client_assertion_type", JwtBearerAssertionType));
+                form.Add(new("client_assertion", credential!));
+            }
         }
 
         var request = new HttpRequestMessage(HttpMethod.Post, _settings.TokenEndpoint) { Content = new FormUrlEncodedContent(form) };
         request.Headers.Authorization = _basicCredentials;
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        return request;
+        return (request, credential);
     }
+
+    /// <summary>The signing key, loaded at the first request (validation loaded it once at start already).</summary>
+    private AssertionSigningKey SigningKey(string clientName)
+    {
+        lock (_keyGate)
+        {
+            try
+            {
+                return _signingKey ??= AssertionSigningKey.Load(_settings.Assertion);
+            }
+            catch (CredentialException ex)
+            {
+                throw new TokenAcquisitionException(clientName, TokenFailureKind.Credential, $"Client '{clientName}' could not sign its client assertion: {ex.Message}.", isTransient: false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The assertion file, read for every attempt: it rotates underneath, and a reused assertion is a replayed jti.
+    /// Problems name the path, never the content, and are transient: the party that writes the file may be mid-rotation.
+    /// </summary>
+    private string ReadAssertionFile(string clientName)
+    {
+        var path = _settings.Assertion.File!;
+        string? problem;
+        try
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists)
+            {
+                problem = "the file does not exist";
+            }
+            else if (info.Length > MaxAssertionBytes)
+            {
+                problem = $"the file is larger than {MaxAssertionBytes / 1024} KiB";
+            }
+            else
+            {
+                var assertion = File.ReadAllText(path).Trim();
+                problem = assertion.Length == 0 ? "the file is empty"
+                    : !TokenSyntax.IsB64Token(assertion) || assertion.Count(c => c == '.') != 2 ? "the file does not hold a compact JWT"
+                    : null;
+                if (problem is null)
+                {
+                    return assertion;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            problem = ex is UnauthorizedAccessException ? "access is denied" : $"it could not be read ({ex.GetType().Name})";
+        }
+
+        throw new TokenAcquisitionException(
+            clientName, TokenFailureKind.Credential,
+            $"Client '{clientName}' could not read its client assertion from '{path}' (ClientAssertion:File): {problem}. This is transient; a later attempt may succeed.",
+            isTransient: true);
+    }
+
+    /// <summary>A server may echo what it was sent; the secret or assertion never reaches a message.</summary>
+    private static string? Hide(string? description, string? credential) =>
+        description is null || string.IsNullOrEmpty(credential) ? description : description.Replace(credential, "***", StringComparison.Ordinal);
 
     /// <summary>Reads at most <see cref="TokenResponseParser.MaxResponseBytes"/>; a longer body is refused, never buffered whole.</summary>
     private async Task<(byte[] Body, bool TooLarge)> ReadCappedAsync(string clientName, HttpContent content, CancellationToken cancellationToken)
@@ -237,7 +320,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         Exception? inner = null)
     {
         // The server chose the description; make sure it cannot echo our secret into a log.
-        description = description?.Replace(_settings.ClientSecret, "***", StringComparison.Ordinal);
+        description = Hide(description, _settings.ClientSecret);
         var message = new StringBuilder()
             .Append("Client '").Append(clientName).Append("' could not obtain an access token from ").Append(_endpointForMessages)
             .Append(": ").Append(problem);
@@ -246,13 +329,15 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
             message.Append(" (").Append(description).Append(')');
         }
 
-        message.Append(isTransient ? ". This is transient; a later attempt may succeed." : ". Not transient: " + Advice(kind, error));
+        message.Append(isTransient ? ". This is transient; a later attempt may succeed." : ". Not transient: " + Advice(kind, error, _settings.Authentication));
         return new TokenAcquisitionException(clientName, kind, message.ToString(), isTransient, status, error, description, errorUri, retryAfter, inner);
     }
 
-    private static string Advice(TokenFailureKind kind, string? error) => (kind, error) switch
+    private static string Advice(TokenFailureKind kind, string? error, ClientAuthenticationMethod method) => (kind, error) switch
     {
-        (TokenFailureKind.OAuthError, "invalid_client") => "check ClientId, ClientSecret and ClientAuthentication.",
+        (TokenFailureKind.OAuthError, "invalid_client") => method is ClientAuthenticationMethod.ClientSecretBasic or ClientAuthenticationMethod.ClientSecretPost
+            ? "check ClientId, ClientSecret and ClientAuthentication."
+            : "check ClientId, the key the server has registered for the client (ClientAssertion) and ClientAuthentication.",
         (TokenFailureKind.OAuthError, "unauthorized_client") => "the client is not allowed to use the client_credentials grant.",
         (TokenFailureKind.OAuthError, "invalid_scope") => "check Scope against what the client may request.",
         (TokenFailureKind.OAuthError, "invalid_target") => "check Resource.",

@@ -282,6 +282,12 @@ internal sealed class TokenSlot : IDisposable
                 answer = failed;
                 lookup = TelemetryTags.CoolDown;
             }
+            else if (background && _backgroundFailures > 0 && _time.GetUtcNow().UtcTicks < _backgroundRetryNotBeforeTicks)
+            {
+                // The lock-free check in RefreshInBackground can run while a failing refresh is publishing its backoff
+                // (the refresh already cleared, the backoff not yet set); here, under the lock, the backoff is in place.
+                answer = Task.FromResult(observed!);
+            }
             else
             {
                 // Continuations run on the thread pool, never inline on the thread that completes the token request.
