@@ -226,8 +226,9 @@ internal sealed class AssertionSigningKey : IDisposable
             key.ImportFromPem(pem);
             return key;
         }
-        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException or NotSupportedException)
         {
+            // NotSupportedException: a key on a curve this platform does not know (a mangled OID) is refused like any other.
             key.Dispose();
             return null;
         }
@@ -263,7 +264,7 @@ internal sealed class AssertionSigningKey : IDisposable
                     throw new CredentialException(Option, "is a JWK whose kty is neither RSA nor EC");
             }
         }
-        catch (Exception ex) when (ex is JsonException or CryptographicException or FormatException or InvalidOperationException)
+        catch (Exception ex) when (ex is JsonException or CryptographicException or FormatException or InvalidOperationException or ArgumentException or NotSupportedException)
         {
             throw new CredentialException(Option, "is not a usable private JWK (RSA needs n, e, d, p, q, dp, dq, qi; EC needs crv, x, y, d)");
         }
