@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
@@ -13,6 +14,7 @@ namespace AuthenticatedHttp.Benchmarks;
 /// timer) against the least a hand-written
 /// fetch does (POST the form, parse access_token and expires_in, build the header). Both back channels are factory
 /// clients without loggers over the same in-process token endpoint, so no socket and no server work is measured.
+/// <see cref="Credential"/> adds the cost of a private_key_jwt assertion (RS256, ES256) to the renewal.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(ComparisonConfig))]
@@ -23,6 +25,11 @@ public class RefreshBenchmarks
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("bench-client:bench-secret")));
 
     private readonly StubTokenEndpoint _endpoint = new(Jwt());
+    private AsymmetricAlgorithm? _key;
+
+    /// <summary>How the client authenticates: a shared secret (HTTP Basic), or a private_key_jwt signed with RS256 or ES256.</summary>
+    [Params("Secret", "RS256", "ES256")]
+    public string Credential { get; set; } = "Secret";
     private ServiceProvider? _services;
     private HttpClient _handWrittenBackchannel = null!;
     private IAccessTokenProvider _tokens = null!;
@@ -37,8 +44,19 @@ public class RefreshBenchmarks
             o.BaseAddress = new Uri("https://api.example.test/");
             o.TokenEndpoint = TokenEndpoint;
             o.ClientId = "bench-client";
-            o.ClientSecret = "bench-secret";
             o.Scope = "api.read";
+            if (Credential == "Secret")
+            {
+                o.ClientSecret = "bench-secret";
+            }
+            else
+            {
+                // A fresh assertion per token request: its build and signature are what these rows add.
+                _key = Credential == "RS256" ? RSA.Create(2048) : ECDsa.Create(ECCurve.NamedCurves.nistP256);
+                o.ClientAuthentication = ClientAuthenticationMethod.PrivateKeyJwt;
+                o.ClientAssertion.PrivateKey = _key.ExportPkcs8PrivateKeyPem();
+            }
+
             o.RenewalCoolDown = TimeSpan.Zero; // every iteration rejects the token just renewed: measure the renewal, not the hold
         });
         services.AddHttpClient(AuthenticatedHttpClientOptions.TokenEndpointHttpClientName)
@@ -70,6 +88,7 @@ public class RefreshBenchmarks
         }
 
         _endpoint.Dispose();
+        _key?.Dispose();
         BenchmarkSetup.Require(_endpoint.Failures == 0, $"the stub token endpoint saw {_endpoint.Failures} malformed token requests");
     }
 
@@ -104,7 +123,8 @@ public class RefreshBenchmarks
     }
 
     /// <summary>
-    /// The token endpoint, in process: checks each request is a client_credentials POST with credentials and answers a
+    /// The token endpoint, in process: checks each request is a client_credentials POST with credentials (Basic, or a
+    /// client_assertion in the form) and answers a
     /// new 200 with the same JSON body (a response's content can be read once).
     /// </summary>
     private sealed class StubTokenEndpoint(string accessToken) : HttpMessageHandler
@@ -128,7 +148,8 @@ public class RefreshBenchmarks
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _requests);
-            if (request.Method != HttpMethod.Post || request.Headers.Authorization?.Scheme != "Basic" || request.Content is not FormUrlEncodedContent)
+            if (request.Method != HttpMethod.Post || request.Content is not FormUrlEncodedContent form
+                || (request.Headers.Authorization?.Scheme != "Basic" && !form.ReadAsStringAsync(cancellationToken).GetAwaiter().GetResult().Contains("client_assertion=", StringComparison.Ordinal)))
             {
                 Interlocked.Increment(ref _failures);
                 return Task.FromResult(new HttpResponseMessage(HttpStatusCode.BadRequest));
