@@ -15,9 +15,19 @@ internal static class OptionKeys
 
     private static readonly PropertyInfo[] ResilienceProperties = typeof(TokenEndpointResilienceOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance);
 
+    private static readonly PropertyInfo[] AssertionProperties = typeof(ClientAssertionOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance);
+
+    // Shown only as "(set, N chars)": the secret, a private key (PEM or JWK) and a certificate's password.
+    private static readonly string[] SecretPaths =
+    [
+        nameof(AuthenticatedHttpClientOptions.ClientSecret),
+        ConfigurationPath.Combine(nameof(AuthenticatedHttpClientOptions.ClientAssertion), nameof(ClientAssertionOptions.PrivateKey)),
+        ConfigurationPath.Combine(nameof(AuthenticatedHttpClientOptions.ClientAssertion), nameof(ClientAssertionOptions.CertificatePassword)),
+    ];
+
     public static bool IsKnown(string key) => Find(Properties, key) is not null;
 
-    /// <summary>A known key, a <c>TokenEndpointResilience:*</c> key, or an <c>AllowedOrigins:n</c> entry.</summary>
+    /// <summary>A known key, a <c>TokenEndpointResilience:*</c> or <c>ClientAssertion:*</c> key, or an <c>AllowedOrigins:n</c> entry.</summary>
     public static bool IsKnownPath(string path)
     {
         var segments = path.Split(ConfigurationPath.KeyDelimiter);
@@ -25,13 +35,13 @@ internal static class OptionKeys
         {
             null => false,
             nameof(AuthenticatedHttpClientOptions.TokenEndpointResilience) => segments.Length == 2 && Find(ResilienceProperties, segments[1]) is not null,
+            nameof(AuthenticatedHttpClientOptions.ClientAssertion) => segments.Length == 2 && Find(AssertionProperties, segments[1]) is not null,
             nameof(AuthenticatedHttpClientOptions.AllowedOrigins) => segments.Length == 2 && int.TryParse(segments[1], NumberStyles.None, CultureInfo.InvariantCulture, out _),
             _ => segments.Length == 1,
         };
     }
 
-    public static bool IsSecret(string path) =>
-        string.Equals(path, nameof(AuthenticatedHttpClientOptions.ClientSecret), StringComparison.OrdinalIgnoreCase);
+    public static bool IsSecret(string path) => SecretPaths.Contains(path, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Never the value: "(set, 11 chars)" or "(not set)".</summary>
     public static string Secret(string? value) =>
@@ -43,11 +53,13 @@ internal static class OptionKeys
         foreach (var property in Properties)
         {
             var value = property.GetValue(options);
-            if (value is TokenEndpointResilienceOptions resilience)
+            if (value is TokenEndpointResilienceOptions or ClientAssertionOptions)
             {
-                foreach (var inner in ResilienceProperties)
+                foreach (var inner in value is ClientAssertionOptions ? AssertionProperties : ResilienceProperties)
                 {
-                    yield return (ConfigurationPath.Combine(property.Name, inner.Name), Show(inner.GetValue(resilience)));
+                    var path = ConfigurationPath.Combine(property.Name, inner.Name);
+                    var innerValue = inner.GetValue(value);
+                    yield return (path, IsSecret(path) ? Secret(innerValue as string) : Show(innerValue));
                 }
             }
             else

@@ -132,6 +132,24 @@ public sealed class DiagnoseCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task PrivateKeySettings_ShownOnlyAsSetWithTheirLength()
+    {
+        await using var server = await StartServerAsync();
+        var settings = Settings(server);
+        settings.Remove("ClientSecret");
+        settings["ClientAuthentication"] = "PrivateKeyJwt";
+        settings["ClientAssertion:PrivateKey"] = "-----BEGIN PRIVATE KEY-----SENTINEL-key-material-----END PRIVATE KEY-----";
+        settings["ClientAssertion:CertificatePassword"] = "SENTINEL-password";
+
+        var (exit, output) = await RunAsync(server, "api/echo", settings);
+
+        Assert.Equal(2, exit); // the key does not parse: refused at start, naming the option
+        Assert.Contains("ClientAssertion:PrivateKey", output, StringComparison.Ordinal);
+        Assert.Contains("(set, 73 chars)", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("SENTINEL", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task EnvironmentVariables_OverrideTheFile_WithTheirSourceShown()
     {
         await using var server = await StartServerAsync();
