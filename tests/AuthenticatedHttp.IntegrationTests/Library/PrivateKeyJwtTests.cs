@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using AuthenticatedHttp.IntegrationTests.Testing;
 using AuthenticatedHttp.Testing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -219,11 +220,5 @@ public sealed class PrivateKeyJwtTests : IDisposable
     }
 
     /// <summary>An assertion as a workload identity agent would write it, signed with the key the server knows.</summary>
-    private string SignedAssertion(LoopbackAuthServer server)
-    {
-        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        static string Segment(object value) => Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(value));
-        var input = Segment(new { alg = "ES256", typ = "JWT" }) + "." + Segment(new { iss = ClientId, sub = ClientId, aud = server.TokenEndpoint.AbsoluteUri, jti = Guid.NewGuid().ToString("N"), iat = now, exp = now + 300 });
-        return input + "." + Base64Url.EncodeToString(_ec.SignData(Encoding.ASCII.GetBytes(input), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation));
-    }
+    private string SignedAssertion(LoopbackAuthServer server) => TestAssertions.Sign(TestAssertions.Claims(ClientId, server.TokenEndpoint), "ES256", _ec);
 }

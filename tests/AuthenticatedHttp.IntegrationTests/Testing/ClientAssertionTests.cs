@@ -169,23 +169,9 @@ public sealed class ClientAssertionTests : IDisposable
 
     private string Assertion(LoopbackAuthServer server, string algorithm, Action<Dictionary<string, object>>? change = null, string? header = null, ECDsa? signer = null)
     {
-        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var claims = new Dictionary<string, object>
-        {
-            ["iss"] = ClientId, ["sub"] = ClientId, ["aud"] = server.TokenEndpoint.AbsoluteUri,
-            ["jti"] = Guid.NewGuid().ToString("N"), ["iat"] = now, ["exp"] = now + 60,
-        };
+        var claims = TestAssertions.Claims(ClientId, server.TokenEndpoint);
         change?.Invoke(claims);
-        var signingInput = Segment(new Dictionary<string, string> { ["alg"] = header ?? algorithm, ["typ"] = "JWT" }) + "." + Segment(claims);
-        var data = Encoding.ASCII.GetBytes(signingInput);
-        var signature = algorithm switch
-        {
-            "ES256" => (signer ?? _key).SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation),
-            "RS256" => _rsa.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
-            "PS256" => _rsa.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pss),
-            _ => throw new ArgumentOutOfRangeException(nameof(algorithm)),
-        };
-        return signingInput + "." + Base64Url.EncodeToString(signature);
+        return TestAssertions.Sign(claims, algorithm, algorithm == "ES256" ? signer ?? _key : _rsa, header);
     }
 
     private static async Task<string> DescriptionAsync(HttpResponseMessage response)
@@ -193,6 +179,4 @@ public sealed class ClientAssertionTests : IDisposable
         using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
         return error.RootElement.GetProperty("error_description").GetString()!;
     }
-
-    private static string Segment<T>(T value) => Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(value));
 }
