@@ -120,7 +120,7 @@ public static class AuthenticatedHttpServiceCollectionExtensions
     {
         var services = builder.Services;
         var name = builder.Name;
-        if (services.Any(d => d.IsKeyedService && d.ServiceType == typeof(AuthenticatedClientRegistration) && Equals(d.ServiceKey, name)))
+        if (AuthenticatedClientRegistration.Find(services, name) is not null)
         {
             // A second token handler would resend every 401 twice and attach a token chosen by whichever ran last.
             throw new InvalidOperationException($"Client '{name}' already has the token handler: AddAuthenticatedHttpClient or AddAuthenticatedHttpHandler was called for it before.");

@@ -24,7 +24,10 @@ internal sealed class AuthenticatedClientRegistration(string name, IConfiguratio
 
     /// <summary>The registration behind <paramref name="builder"/>, found in its service collection.</summary>
     public static AuthenticatedClientRegistration Of(IAuthenticatedHttpClientBuilder builder) =>
-        builder.Services.LastOrDefault(d => d.IsKeyedService && d.ServiceType == typeof(AuthenticatedClientRegistration) && Equals(d.ServiceKey, builder.Name))
-            ?.KeyedImplementationInstance as AuthenticatedClientRegistration
-        ?? throw new InvalidOperationException($"Client '{builder.Name}' was not registered with AddAuthenticatedHttpClient.");
+        Find(builder.Services, builder.Name) ?? throw new InvalidOperationException($"Client '{builder.Name}' was not registered with AddAuthenticatedHttpClient.");
+
+    /// <summary>The registration of client <paramref name="name"/> in <paramref name="services"/>, before a provider is built; null if none.</summary>
+    public static AuthenticatedClientRegistration? Find(IServiceCollection services, string name) =>
+        services.LastOrDefault(d => d.IsKeyedService && d.ServiceType == typeof(AuthenticatedClientRegistration) && Equals(d.ServiceKey, name))
+            ?.KeyedImplementationInstance as AuthenticatedClientRegistration;
 }

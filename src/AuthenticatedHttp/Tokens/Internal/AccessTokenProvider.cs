@@ -1,15 +1,10 @@
-using System.Collections.Concurrent;
-using AuthenticatedHttp.DependencyInjection.Internal;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace AuthenticatedHttp.Tokens.Internal;
 
 /// <summary>The token cache seen by name: what the token handler does, for callers without an HttpClient.</summary>
-internal sealed class AccessTokenProvider(IServiceProvider services, TokenCache cache, IOptionsMonitor<AuthenticatedHttpClientOptions> options) : IAccessTokenProvider
+internal sealed class AccessTokenProvider(TokenCache cache, IOptionsMonitor<AuthenticatedHttpClientOptions> options) : IAccessTokenProvider
 {
-    private readonly ConcurrentDictionary<string, ClientSlot> _slots = new(StringComparer.Ordinal);
-
     public ValueTask<AccessToken> GetTokenAsync(string clientName, CancellationToken cancellationToken = default)
     {
         var slot = Slot(clientName);
@@ -39,25 +34,10 @@ internal sealed class AccessTokenProvider(IServiceProvider services, TokenCache 
 
     private static async Task<AccessToken> TokenOf(Task<CachedToken> cached) => (await cached.ConfigureAwait(false)).Token;
 
-    /// <summary>The client's slot, looked up again when its options were reloaded (a rotated secret takes effect here too).</summary>
+    /// <summary>The client's slot for its current options: a reload (a rotated secret) takes effect here too.</summary>
     private TokenSlot Slot(string clientName)
     {
         ArgumentException.ThrowIfNullOrEmpty(clientName);
-        var current = options.Get(clientName);
-        if (_slots.TryGetValue(clientName, out var known) && ReferenceEquals(known.Options, current))
-        {
-            return known.Slot;
-        }
-
-        if (services.GetKeyedService<AuthenticatedClientRegistration>(clientName) is null)
-        {
-            throw new InvalidOperationException($"No client named '{clientName}' was registered with AddAuthenticatedHttpClient (a typed client's name is its type's name).");
-        }
-
-        var slot = cache.GetSlot(clientName, current);
-        _slots[clientName] = new ClientSlot(current, slot);
-        return slot;
+        return cache.GetSlot(clientName, options.Get(clientName));
     }
-
-    private sealed record ClientSlot(AuthenticatedHttpClientOptions Options, TokenSlot Slot);
 }

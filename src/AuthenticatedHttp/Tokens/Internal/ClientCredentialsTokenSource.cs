@@ -120,6 +120,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
             var result = TokenResponseParser.Parse(response.StatusCode, body, tooLarge, response.Content.Headers.ContentType?.MediaType);
             if (!result.IsSuccess)
             {
+                // The server chose the description; it must not echo this attempt's secret or assertion into a log.
                 throw Failure(clientName, result.FailureKind, result.Problem!, result.IsTransient, response.StatusCode, result.Error, Hide(result.ErrorDescription, credential), result.ErrorUri, RetryAfter(response));
             }
 
@@ -319,8 +320,6 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         TimeSpan? retryAfter = null,
         Exception? inner = null)
     {
-        // The server chose the description; make sure it cannot echo our secret into a log.
-        description = Hide(description, _settings.ClientSecret);
         var message = new StringBuilder()
             .Append("Client '").Append(clientName).Append("' could not obtain an access token from ").Append(_endpointForMessages)
             .Append(": ").Append(problem);

@@ -20,16 +20,30 @@ internal sealed class TokenCache(
     AuthenticatedHttpMetrics metrics) : IDisposable
 {
     private readonly ConcurrentDictionary<object, TokenSlot> _slots = new();
-    private readonly ConcurrentDictionary<string, ClientSource> _sources = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ClientSlot> _clients = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggerFactory.CreateLogger("AuthenticatedHttp.TokenCache");
 
     /// <summary>
-    /// The slot of <paramref name="clientName"/>, for a handler being built (once per rotation, not per request). New
-    /// options (a reload) build a new source; the slot, and the token it holds, stay when the key does.
+    /// The slot of <paramref name="clientName"/>: for a handler being built, and for <see cref="IAccessTokenProvider"/>
+    /// on every call, so the same options object (IOptionsMonitor keeps one per reload) is answered from a dictionary.
+    /// New options build a new source; the slot, and the token it holds, stay when the key does.
     /// </summary>
+    /// <exception cref="InvalidOperationException">No client of that name was registered.</exception>
     public TokenSlot GetSlot(string clientName, AuthenticatedHttpClientOptions options)
     {
-        var source = SourceFor(clientName, options);
+        if (_clients.TryGetValue(clientName, out var known) && ReferenceEquals(known.Options, options))
+        {
+            return known.Slot;
+        }
+
+        var registration = services.GetKeyedService<AuthenticatedClientRegistration>(clientName)
+            ?? throw new InvalidOperationException($"No client named '{clientName}' was registered with AddAuthenticatedHttpClient (a typed client's name is its type's name).");
+        var source = registration.TokenSourceFactory?.Invoke(services) ?? new ClientCredentialsTokenSource(
+            ClientCredentialsSettings.From(options),
+            registration.TokenEndpointPipeline ?? TokenEndpointPipeline.Create(options.TokenEndpointResilience, time),
+            httpClientFactory,
+            time,
+            _logger);
         var parameters = TokenParameters.From(options);
         object key = source.GetCacheKey(parameters.ToContext(clientName, rejected: null)) is { Length: > 0 } shared ? shared : new OwnSourceKey(clientName);
 
@@ -37,6 +51,7 @@ internal sealed class TokenCache(
         var slot = _slots.GetOrAdd(key, _ => CreateSlot(source, parameters, options));
         slot.AddClientName(clientName);
         slot.UseSource(clientName, source);
+        _clients[clientName] = new ClientSlot(options, slot);
         return slot;
     }
 
@@ -46,25 +61,6 @@ internal sealed class TokenCache(
         {
             slot.Dispose();
         }
-    }
-
-    /// <summary>The client's source, built again only when its options object changed (IOptionsMonitor keeps one per reload).</summary>
-    private ITokenSource SourceFor(string clientName, AuthenticatedHttpClientOptions options)
-    {
-        if (_sources.TryGetValue(clientName, out var known) && ReferenceEquals(known.Options, options))
-        {
-            return known.Source;
-        }
-
-        var registration = services.GetKeyedService<AuthenticatedClientRegistration>(clientName);
-        var source = registration?.TokenSourceFactory?.Invoke(services) ?? new ClientCredentialsTokenSource(
-            ClientCredentialsSettings.From(options),
-            registration?.TokenEndpointPipeline ?? TokenEndpointPipeline.Create(options.TokenEndpointResilience, time),
-            httpClientFactory,
-            time,
-            _logger);
-        _sources[clientName] = new ClientSource(options, source);
-        return source;
     }
 
     // A slot keeps the timing options of the client that created it; clients sharing it share one token.
@@ -80,5 +76,6 @@ internal sealed class TokenCache(
     /// <summary>The key of a client whose source names no shared key: never shared.</summary>
     private sealed record OwnSourceKey(string ClientName);
 
-    private sealed record ClientSource(AuthenticatedHttpClientOptions Options, ITokenSource Source);
+    /// <summary>A client's slot for one options object: a reload (a new object) builds a new source.</summary>
+    private sealed record ClientSlot(AuthenticatedHttpClientOptions Options, TokenSlot Slot);
 }

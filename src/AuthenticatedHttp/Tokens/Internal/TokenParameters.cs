@@ -6,7 +6,16 @@ namespace AuthenticatedHttp.Tokens.Internal;
 internal sealed record TokenParameters(IReadOnlyList<string> Scopes, string? Resource)
 {
     public static TokenParameters From(AuthenticatedHttpClientOptions options) =>
-        new(ClientCredentialsSettings.ParseScopes(options.Scope), string.IsNullOrWhiteSpace(options.Resource) ? null : options.Resource);
+        new(ParseScopes(options.Scope), string.IsNullOrWhiteSpace(options.Resource) ? null : options.Resource);
+
+    /// <summary>Scopes as a set: order and duplicates do not change the token a server issues.</summary>
+    public static IReadOnlyList<string> ParseScopes(string? scope) =>
+        string.IsNullOrWhiteSpace(scope)
+            ? []
+            : scope.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Distinct(StringComparer.Ordinal)
+                .Order(StringComparer.Ordinal)
+                .ToArray();
 
     public TokenRequestContext ToContext(string clientNames, AccessToken? rejected) =>
         new() { ClientName = clientNames, Scopes = Scopes, Resource = Resource, RejectedToken = rejected };

@@ -328,6 +328,7 @@ internal sealed class TokenSlot : IDisposable
     private async Task RunRefreshAsync(TaskCompletionSource<CachedToken> refresh, AccessToken? rejected, bool background)
     {
         var clientNames = ClientNames;
+        var source = Source; // a reload may replace it meanwhile; this request, and its messages, use this one
         var started = _time.GetTimestamp();
         Activity? activity = null;
         try
@@ -339,7 +340,7 @@ internal sealed class TokenSlot : IDisposable
             {
                 try
                 {
-                    token = await Source.RequestTokenAsync(_parameters.ToContext(clientNames, rejected), timeout.Token).ConfigureAwait(false);
+                    token = await source.RequestTokenAsync(_parameters.ToContext(clientNames, rejected), timeout.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
                 {
@@ -355,7 +356,7 @@ internal sealed class TokenSlot : IDisposable
             {
                 throw new TokenAcquisitionException(
                     clientNames, TokenFailureKind.MalformedResponse,
-                    $"Client '{clientNames}' could not obtain an access token: the token source ({Source.GetType().Name}) returned {(token is null ? "no token" : "a token whose value or scheme cannot be sent in an Authorization header as is")}.",
+                    $"Client '{clientNames}' could not obtain an access token: the token source ({source.GetType().Name}) returned {(token is null ? "no token" : "a token whose value or scheme cannot be sent in an Authorization header as is")}.",
                     isTransient: false);
             }
 
