@@ -83,33 +83,24 @@ internal sealed class AssertionSigningKey : IDisposable
     }
 
     /// <summary>RFC 7638: the SHA-256 of the public key's required members, in lexicographic order, base64url.</summary>
-    public static string Thumbprint(AsymmetricAlgorithm key)
+    public static string Thumbprint(AsymmetricAlgorithm key) => Base64Url.EncodeToString(SHA256.HashData(Json(json =>
     {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        if (key is RSA rsa)
         {
-            json.WriteStartObject();
-            if (key is RSA rsa)
-            {
-                var p = rsa.ExportParameters(includePrivateParameters: false);
-                json.WriteString("e", Base64Url.EncodeToString(p.Exponent));
-                json.WriteString("kty", "RSA");
-                json.WriteString("n", Base64Url.EncodeToString(p.Modulus));
-            }
-            else
-            {
-                var p = ((ECDsa)key).ExportParameters(includePrivateParameters: false);
-                json.WriteString("crv", key.KeySize == 256 ? "P-256" : "P-384");
-                json.WriteString("kty", "EC");
-                json.WriteString("x", Base64Url.EncodeToString(p.Q.X));
-                json.WriteString("y", Base64Url.EncodeToString(p.Q.Y));
-            }
-
-            json.WriteEndObject();
+            var p = rsa.ExportParameters(includePrivateParameters: false);
+            json.WriteString("e", Base64Url.EncodeToString(p.Exponent));
+            json.WriteString("kty", "RSA");
+            json.WriteString("n", Base64Url.EncodeToString(p.Modulus));
         }
-
-        return Base64Url.EncodeToString(SHA256.HashData(buffer.ToArray()));
-    }
+        else
+        {
+            var p = ((ECDsa)key).ExportParameters(includePrivateParameters: false);
+            json.WriteString("crv", key.KeySize == 256 ? "P-256" : "P-384");
+            json.WriteString("kty", "EC");
+            json.WriteString("x", Base64Url.EncodeToString(p.Q.X));
+            json.WriteString("y", Base64Url.EncodeToString(p.Q.Y));
+        }
+    })));
 
     /// <summary>A fresh assertion: unique <c>jti</c>, NumericDate <c>iat</c> and <c>exp</c> (numbers, never strings), one minute of life.</summary>
     public string CreateAssertion(string clientId, string audience, DateTimeOffset now)
@@ -152,6 +143,7 @@ internal sealed class AssertionSigningKey : IDisposable
         _ => ((ECDsa)_key).SignData(data, HashAlgorithmName.SHA384, DSASignatureFormat.IeeeP1363FixedFieldConcatenation), // ES384
     };
 
+    /// <summary>One JSON object, compact, members in the order written (RFC 7638 depends on it).</summary>
     private static byte[] Json(Action<Utf8JsonWriter> write)
     {
         using var buffer = new MemoryStream();
