@@ -114,7 +114,7 @@ internal static class DiagnoseCommand
         }
 
         string? settingGroup = null;
-        foreach (var (key, value) in OptionKeys.Effective(clientOptions))
+        foreach (var (key, value) in AuthenticatedHttpClientKeys.Describe(clientOptions))
         {
             var source = configuration.SourceOf(key)
                 ?? (key == nameof(AuthenticatedHttpClientOptions.BaseAddress) ? "from the URL: BaseAddress is not configured" : "default");

@@ -69,7 +69,7 @@ internal sealed class DiagnoseConfiguration
                 if (!named.Exists())
                 {
                     note = $"The file has no section '{options.Section}'"
-                        + (fileRoot.GetChildren().Any(c => OptionKeys.IsKnown(c.Key)) ? "; its settings are at the top level: use --section \"\"." : ".");
+                        + (fileRoot.GetChildren().Any(c => AuthenticatedHttpClientKeys.IsKnown(c.Key)) ? "; its settings are at the top level: use --section \"\"." : ".");
                 }
 
                 section = named;
@@ -119,9 +119,7 @@ internal sealed class DiagnoseConfiguration
 
     /// <summary>The value of a key, for display: never a secret, and never the value of a key that is not a known setting (it may be a misspelt secret).</summary>
     public string DisplayValue(string key) =>
-        OptionKeys.IsSecret(key) ? OptionKeys.Secret(_root[key])
-        : OptionKeys.IsKnownPath(key) ? OptionKeys.WithoutUserInfo(_root[key] ?? string.Empty)
-        : "(not a known setting; value not shown)";
+        AuthenticatedHttpClientKeys.DescribeConfiguredValue(key, _root[key]) ?? "(not a known setting; value not shown)";
 
     private static bool IsSetIn(IConfigurationProvider provider, string key) =>
         provider.TryGet(key, out var value) && !string.IsNullOrEmpty(value) || provider.GetChildKeys([], key).Any();

@@ -1,3 +1,5 @@
+using AuthenticatedHttp.DependencyInjection.Internal;
+
 namespace AuthenticatedHttp;
 
 /// <summary>
@@ -19,6 +21,7 @@ public sealed class ClientAssertionOptions
     public string? PrivateKeyFile { get; set; }
 
     /// <summary>Gets or sets the private key itself: PEM text, or a private JWK as JSON (RSA, or EC on P-256 or P-384).</summary>
+    [SecretSetting]
     public string? PrivateKey { get; set; }
 
     /// <summary>
@@ -29,6 +32,7 @@ public sealed class ClientAssertionOptions
     public string? CertificateFile { get; set; }
 
     /// <summary>Gets or sets the password of a PKCS#12 <see cref="CertificateFile"/>.</summary>
+    [SecretSetting]
     public string? CertificatePassword { get; set; }
 
     /// <summary>Gets or sets the <c>kid</c> of the assertions' header.</summary>

@@ -1,3 +1,5 @@
+using AuthenticatedHttp.DependencyInjection.Internal;
+
 namespace AuthenticatedHttp;
 
 /// <summary>
@@ -16,10 +18,12 @@ public sealed class TokenEndpointResilienceOptions
 {
     /// <summary>Gets or sets how many times a transient failure is retried within one token request.</summary>
     /// <value>The default value is 3. Allowed: 0 (no retry) to 10.</value>
+    [SettingRange(0, 10)]
     public int MaxRetryAttempts { get; set; } = 3;
 
     /// <summary>Gets or sets the base delay of the exponential backoff (with jitter) between attempts.</summary>
     /// <value>The default value is 500 milliseconds. Allowed: 0 to 1 minute.</value>
+    [SettingRange("00:00:00", "00:01:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
@@ -29,9 +33,11 @@ public sealed class TokenEndpointResilienceOptions
     /// current token becomes unusable.
     /// </summary>
     /// <value>The default value is 10 seconds. Allowed: 0 to 5 minutes.</value>
+    [SettingRange("00:00:00", "00:05:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Gets or sets how long one attempt may take before it is abandoned (and retried, if attempts remain).</summary>
     /// <value>The default value is 10 seconds. Allowed: 1 second to 5 minutes, and not more than <see cref="AuthenticatedHttpClientOptions.TokenRequestTimeout"/>.</value>
+    [SettingRange("00:00:01", "00:05:00")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -18,6 +18,7 @@ public sealed class PublicSurfaceTests
         string[] expected =
         [
             "AuthenticatedHttp.AccessToken",
+            "AuthenticatedHttp.AuthenticatedHttpClientKeys",
             "AuthenticatedHttp.AuthenticatedHttpClientOptions",
             "AuthenticatedHttp.AuthenticationChallenge",
             "AuthenticatedHttp.AuthenticationDiagnosis",

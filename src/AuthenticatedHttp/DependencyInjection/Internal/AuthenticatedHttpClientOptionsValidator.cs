@@ -15,14 +15,7 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
     private readonly string _clientName = registration.Name;
     private readonly IConfiguration? _configuration = registration.Configuration;
 
-    private static readonly HashSet<string> KnownKeys = new(
-        typeof(AuthenticatedHttpClientOptions).GetProperties().Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
-
-    private static readonly HashSet<string> KnownAssertionKeys = new(
-        typeof(ClientAssertionOptions).GetProperties().Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
-
-    private static readonly HashSet<string> KnownResilienceKeys = new(
-        typeof(TokenEndpointResilienceOptions).GetProperties().Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
+    private static readonly AuthenticatedHttpClientOptionsAttributeValidator AttributeRules = new();
 
     // Keys that once meant something: say why they are gone rather than just "not a known setting".
     private static readonly HashSet<string> RemovedResilienceKeys = new(
@@ -45,9 +38,14 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
         var failures = new List<string>();
         if (_configuration is not null)
         {
-            CheckKeys(failures, _configuration, string.Empty, KnownKeys);
-            CheckKeys(failures, _configuration.GetSection(nameof(options.TokenEndpointResilience)), nameof(options.TokenEndpointResilience) + ":", KnownResilienceKeys, RemovedResilienceKeys);
-            CheckKeys(failures, _configuration.GetSection(nameof(options.ClientAssertion)), nameof(options.ClientAssertion) + ":", KnownAssertionKeys);
+            CheckKeys(failures, _configuration, string.Empty);
+            CheckKeys(failures, _configuration.GetSection(nameof(options.TokenEndpointResilience)), nameof(options.TokenEndpointResilience), RemovedResilienceKeys);
+            CheckKeys(failures, _configuration.GetSection(nameof(options.ClientAssertion)), nameof(options.ClientAssertion));
+        }
+
+        if (AttributeRules.Validate(null, options).Failures is { } attributeFailures)
+        {
+            failures.AddRange(attributeFailures.Select(failure => FromAttributeRule(failure, options)));
         }
 
         foreach (var (key, problem) in options.BindingProblems)
@@ -102,11 +100,6 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
             failures.Add(Fail(nameof(options.AllowedOrigins), "is empty and BaseAddress is not set, so no origin may receive the token; set BaseAddress or list the origins"));
         }
 
-        if (!Enum.IsDefined(options.OnDisallowedOrigin))
-        {
-            failures.Add(Fail(nameof(options.OnDisallowedOrigin), "must be Refuse or SendWithoutToken"));
-        }
-
         if (builtInGrant && string.IsNullOrWhiteSpace(options.ClientId))
         {
             failures.Add(Fail(nameof(options.ClientId), "is required"));
@@ -128,17 +121,6 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
             failures.Add(Fail(nameof(options.Resource), "must be an absolute URI without a fragment (RFC 8707 §2)"));
         }
 
-        if (!Enum.IsDefined(options.ClientAuthentication))
-        {
-            failures.Add(Fail(nameof(options.ClientAuthentication), $"must be one of {string.Join(", ", Enum.GetNames<ClientAuthenticationMethod>())}"));
-        }
-
-        CheckRange(failures, nameof(options.RefreshBeforeExpiry), options.RefreshBeforeExpiry, TimeSpan.Zero, TimeSpan.FromDays(1));
-        CheckRange(failures, nameof(options.DefaultTokenLifetime), options.DefaultTokenLifetime, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
-        CheckRange(failures, nameof(options.ExpirySafetyMargin), options.ExpirySafetyMargin, TimeSpan.Zero, TimeSpan.FromMinutes(5));
-        CheckRange(failures, nameof(options.TokenRequestTimeout), options.TokenRequestTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
-        CheckRange(failures, nameof(options.FailureCoolDown), options.FailureCoolDown, TimeSpan.Zero, TimeSpan.FromMinutes(5));
-        CheckRange(failures, nameof(options.RenewalCoolDown), options.RenewalCoolDown, TimeSpan.Zero, TimeSpan.FromMinutes(5));
         if (options.RefreshBeforeExpiry <= options.ExpirySafetyMargin)
         {
             failures.Add(Fail(
@@ -146,21 +128,11 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
                 $"({Show(options.RefreshBeforeExpiry)}) must be longer than {Key(nameof(options.ExpirySafetyMargin))} ({Show(options.ExpirySafetyMargin)}): a token is no longer sent once less than the safety margin is left, so a refresh planned later would never run in the background and callers would wait for every new token"));
         }
 
-        if (options.TokenEndpointResilience is not { } resilience)
+        if (options.TokenEndpointResilience is { } resilience && resilience.AttemptTimeout > options.TokenRequestTimeout)
         {
-            failures.Add(Fail(nameof(options.TokenEndpointResilience), "must not be null"));
-        }
-        else
-        {
-            const string Prefix = nameof(options.TokenEndpointResilience) + ":";
-            CheckRange(failures, Prefix + nameof(resilience.MaxRetryAttempts), resilience.MaxRetryAttempts, 0, 10);
-            CheckRange(failures, Prefix + nameof(resilience.RetryDelay), resilience.RetryDelay, TimeSpan.Zero, TimeSpan.FromMinutes(1));
-            CheckRange(failures, Prefix + nameof(resilience.MaxRetryDelay), resilience.MaxRetryDelay, TimeSpan.Zero, TimeSpan.FromMinutes(5));
-            CheckRange(failures, Prefix + nameof(resilience.AttemptTimeout), resilience.AttemptTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
-            if (resilience.AttemptTimeout > options.TokenRequestTimeout)
-            {
-                failures.Add(Fail(Prefix + nameof(resilience.AttemptTimeout), $"({resilience.AttemptTimeout:c}) must not exceed TokenRequestTimeout ({options.TokenRequestTimeout:c}), which bounds all attempts together"));
-            }
+            failures.Add(Fail(
+                nameof(options.TokenEndpointResilience) + ":" + nameof(resilience.AttemptTimeout),
+                $"({Show(resilience.AttemptTimeout)}) must not exceed TokenRequestTimeout ({Show(options.TokenRequestTimeout)}), which bounds all attempts together"));
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
@@ -197,15 +169,37 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
         }
     }
 
-    private void CheckKeys(List<string> failures, IConfiguration section, string prefix, HashSet<string> known, HashSet<string>? removed = null)
+    /// <summary>
+    /// A failure of the attribute rules, "Member: AuthenticatedHttpClientOptions.Group.Name problem", as this
+    /// validator's others: the client, the configuration key, the problem and the value it had.
+    /// </summary>
+    private string FromAttributeRule(string failure, AuthenticatedHttpClientOptions options)
     {
+        const string Root = nameof(AuthenticatedHttpClientOptions) + ".";
+        var text = failure[(failure.IndexOf(": ", StringComparison.Ordinal) + 2)..];
+        var pathEnd = text.IndexOf(' ', StringComparison.Ordinal);
+        if (!text.StartsWith(Root, StringComparison.Ordinal) || pathEnd < 0)
+        {
+            return $"AuthenticatedHttp client '{_clientName}': {failure}."; // a rule written without {0} first
+        }
+
+        var key = text[Root.Length..pathEnd].Replace('.', ':');
+        var problem = text[(pathEnd + 1)..];
+        var value = AuthenticatedHttpClientKeys.Find(key)?.ValueOf(options);
+        return Fail(key, value is Enum ? $"{problem} {string.Join(", ", Enum.GetNames(value.GetType()))} (was {Show(value)})" : $"{problem} (was {Show(value)})");
+    }
+
+    private void CheckKeys(List<string> failures, IConfiguration section, string group, HashSet<string>? removed = null)
+    {
+        var prefix = group.Length == 0 ? string.Empty : group + ConfigurationPath.KeyDelimiter;
+        var known = AuthenticatedHttpClientKeys.KeysUnder(group).ToList();
         foreach (var child in section.GetChildren())
         {
             if (removed?.Contains(child.Key) == true)
             {
                 failures.Add(Fail(prefix + child.Key, "is no longer a setting: the token endpoint has no circuit breaker (its break outlasted the outages it guarded against; single-flight, FailureCoolDown and the background backoff bound the load on the identity provider); remove the key"));
             }
-            else if (!known.Contains(child.Key))
+            else if (!known.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
             {
                 var suggestion = Closest(child.Key, known) is { } closest ? $" Did you mean '{prefix}{closest}'?" : string.Empty;
                 failures.Add(Fail(prefix + child.Key, $"is not a known setting.{suggestion} (known: {string.Join(", ", known.Order(StringComparer.Ordinal))})"));
@@ -214,7 +208,7 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
     }
 
     /// <summary>The known key within a few edits of <paramref name="key"/> (case aside), if exactly one is nearest.</summary>
-    private static string? Closest(string key, HashSet<string> known)
+    private static string? Closest(string key, List<string> known)
     {
         var threshold = Math.Max(1, key.Length / 4);
         var ranked = known
@@ -249,16 +243,7 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
         return previous[b.Length];
     }
 
-    private void CheckRange<T>(List<string> failures, string key, T value, T min, T max)
-        where T : IComparable<T>
-    {
-        if (value.CompareTo(min) < 0 || value.CompareTo(max) > 0)
-        {
-            failures.Add(Fail(key, string.Format(CultureInfo.InvariantCulture, "must be between {0} and {1} (was {2})", Show(min), Show(max), Show(value))));
-        }
-    }
-
-    private static string Show<T>(T value) => value is TimeSpan span ? span.ToString("c", CultureInfo.InvariantCulture) : Convert.ToString(value, CultureInfo.InvariantCulture)!;
+    private static string Show(object? value) => SettingRangeAttribute.Show(value);
 
     private string Fail(string key, string problem) => $"AuthenticatedHttp client '{_clientName}': {Key(key)} {problem}.";
 

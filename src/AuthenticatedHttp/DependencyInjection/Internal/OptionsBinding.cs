@@ -1,6 +1,4 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using System.Reflection;
 using Microsoft.Extensions.Configuration;
 
 namespace AuthenticatedHttp.DependencyInjection.Internal;
@@ -59,27 +57,11 @@ internal static class OptionsBinding
         }
     }
 
-    /// <summary>The scalar property a key binds to (top-level or under <c>TokenEndpointResilience:</c>), or null.</summary>
-    private static Type? TargetType(string key)
-    {
-        var segments = key.Split(ConfigurationPath.KeyDelimiter);
-        var property = Find(typeof(AuthenticatedHttpClientOptions), segments[0]);
-        if (property?.PropertyType == typeof(TokenEndpointResilienceOptions) && segments.Length == 2)
-        {
-            property = Find(typeof(TokenEndpointResilienceOptions), segments[1]);
-        }
-        else if (segments.Length != 1)
-        {
-            return null;
-        }
-
-        return property?.PropertyType is { } type && (type.IsEnum || type == typeof(TimeSpan) || type == typeof(int) || type == typeof(double) || type == typeof(bool))
+    /// <summary>The type of the scalar setting a key binds to, when the binder converts it from text; otherwise null.</summary>
+    private static Type? TargetType(string key) =>
+        AuthenticatedHttpClientKeys.Find(key)?.ValueType is { } type && (type.IsEnum || type == typeof(TimeSpan) || type == typeof(int) || type == typeof(double) || type == typeof(bool))
             ? type
             : null;
-    }
-
-    private static PropertyInfo? Find([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.NonPublicProperties)] Type type, string name) =>
-        type.GetProperty(name, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
 
     /// <summary>Why <paramref name="value"/> would not convert to <paramref name="type"/>, as the binder converts it; null when it would.</summary>
     private static string? Problem(Type type, string value)
