@@ -16,14 +16,24 @@ namespace AuthenticatedHttp.Testing;
 
 /// <summary>
 /// A real HTTP server on 127.0.0.1 (dynamic port) that is both an OAuth 2.0 authorization server for the
-/// client_credentials grant (<see cref="TokenEndpoint"/>) and a protected API accepting only the tokens it issued
-/// (<see cref="ApiBaseAddress"/>), with counters and fault injection for tests, benchmarks and demos.
+/// client_credentials and refresh_token grants (<see cref="TokenEndpoint"/>) and a protected API accepting only the
+/// tokens it issued (<see cref="ApiBaseAddress"/>), with counters and fault injection for tests, benchmarks and demos.
 /// </summary>
 /// <remarks>
+/// <para>
+/// Authorization server endpoints: <c>POST connect/token</c> (RFC 6749 client_credentials, and refresh_token with
+/// rotation and reuse detection, see <see cref="IssueRefreshToken"/>; clients authenticate with
+/// <c>client_secret_basic</c>, <c>client_secret_post</c> or <c>private_key_jwt</c>);
+/// <c>GET .well-known/openid-configuration</c> (OpenID Connect Discovery 1.0) and
+/// <c>GET .well-known/oauth-authorization-server</c> (RFC 8414), the same metadata document with <c>issuer</c> =
+/// <see cref="Authority"/>, see <see cref="DiscoveryIssuer"/>.
+/// </para>
+/// <para>
 /// API endpoints, all requiring <c>Authorization: Bearer</c>: any method on <c>api/echo</c> (echoes method, path,
 /// query, content type, body, client id and scope as JSON); any method on <c>api/scoped/{scope}</c> (the same, but
 /// 403 <c>insufficient_scope</c> unless the token has that scope); <c>api/status/{code}</c> (answers with that status);
 /// <c>api/redirect?to={url}</c> (a 302 to that URL).
+/// </para>
 /// </remarks>
 public sealed class LoopbackAuthServer : IAsyncDisposable
 {
@@ -39,12 +49,21 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         _app = app;
         _state = state;
         BaseAddress = baseAddress;
+        Authority = baseAddress;
         TokenEndpoint = new Uri(baseAddress, "connect/token");
         ApiBaseAddress = new Uri(baseAddress, "api/");
     }
 
     /// <summary>The server's root, <c>http://127.0.0.1:{port}/</c>.</summary>
     public Uri BaseAddress { get; }
+
+    /// <summary>
+    /// The server's issuer identifier (RFC 8414 §2), equal to <see cref="BaseAddress"/>: configure a client's authority
+    /// with it. The discovery documents' <c>issuer</c> is its string form without the trailing slash
+    /// (<c>http://127.0.0.1:{port}</c>) unless <see cref="DiscoveryIssuer"/> overrides it. It is not the <c>iss</c>
+    /// claim of access tokens, which is <see cref="LoopbackAuthServerOptions.Issuer"/>.
+    /// </summary>
+    public Uri Authority { get; }
 
     /// <summary>The token endpoint, <see cref="BaseAddress"/> + <c>connect/token</c>.</summary>
     public Uri TokenEndpoint { get; }
@@ -60,11 +79,23 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         set => _state.TokenLifetime = value;
     }
 
-    /// <summary>Every POST to the token endpoint, successful or not.</summary>
+    /// <summary>Every POST to the token endpoint, successful or not, whatever the grant type.</summary>
     public int TokenRequests => _state.Counters.TokenRequests;
 
-    /// <summary>Token requests that were answered with a token.</summary>
+    /// <summary>Token requests that were answered with a token, whatever the grant type.</summary>
     public int TokensIssued => _state.Counters.TokensIssued;
+
+    /// <summary>refresh_token grants that were answered with a token (also counted in <see cref="TokensIssued"/>).</summary>
+    public int RefreshTokenGrants => _state.Counters.RefreshTokenGrants;
+
+    /// <summary>
+    /// Refresh tokens presented after they had been used (rotation on): each was answered with 400
+    /// <c>invalid_grant</c> and revoked the grant it belongs to.
+    /// </summary>
+    public int RefreshTokenReuses => _state.Counters.RefreshTokenReuses;
+
+    /// <summary>Every GET to either discovery path, including those answered 404 because of <see cref="DiscoveryEndpoints"/>.</summary>
+    public int DiscoveryRequests => _state.Counters.DiscoveryRequests;
 
     /// <summary>
     /// Token requests that ended without a token: error responses, injected failures, aborted requests and requests
@@ -113,6 +144,37 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         set => _state.TokenEndpointInterceptor = value;
     }
 
+    /// <summary>
+    /// Replaces the <c>issuer</c> of the discovery documents, for example to test that a client refuses metadata from
+    /// another issuer; <see langword="null"/> (the default) serves <see cref="Authority"/> without its trailing slash.
+    /// </summary>
+    public string? DiscoveryIssuer
+    {
+        get => _state.DiscoveryIssuer;
+        set => _state.DiscoveryIssuer = value;
+    }
+
+    /// <summary>Which discovery paths are served; the others answer 404.</summary>
+    /// <value>The default value is <see cref="Testing.DiscoveryEndpoints.All"/>.</value>
+    /// <exception cref="ArgumentOutOfRangeException">The value has flags other than those of <see cref="Testing.DiscoveryEndpoints"/>.</exception>
+    public DiscoveryEndpoints DiscoveryEndpoints
+    {
+        get => _state.DiscoveryEndpoints;
+        set => _state.DiscoveryEndpoints = value;
+    }
+
+    /// <summary>
+    /// Called on each GET to a served discovery path with that path (<c>/.well-known/openid-configuration</c> or
+    /// <c>/.well-known/oauth-authorization-server</c>); a non-null result is sent verbatim as the 200
+    /// <c>application/json</c> body instead of the generated document, so it need not even be valid JSON.
+    /// <see langword="null"/> (the default, or as a result) serves the generated document.
+    /// </summary>
+    public Func<string, string?>? DiscoveryDocumentOverride
+    {
+        get => _state.DiscoveryDocumentOverride;
+        set => _state.DiscoveryDocumentOverride = value;
+    }
+
     /// <summary>The most recent token requests (up to 1000), oldest first; a snapshot.</summary>
     public IReadOnlyList<TokenRequestRecord> TokenRequestLog => _state.RequestLog.Snapshot();
 
@@ -135,6 +197,7 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         {
             new Internal.TokenEndpoint(state).Map(app);
             new Internal.ProtectedApi(state).Map(app);
+            new DiscoveryEndpoint(state).Map(app);
             state.Stopping = app.Lifetime.ApplicationStopping;
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
 
@@ -142,6 +205,7 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
                 .Addresses.First();
             var server = new LoopbackAuthServer(app, state, new Uri(address.TrimEnd('/') + "/"));
             state.DefaultAudience = server.ApiBaseAddress.AbsoluteUri;
+            state.Authority = server.Authority.AbsoluteUri.TrimEnd('/');
             Log.Started(state.Logger, server.BaseAddress);
             return server;
         }
@@ -152,7 +216,10 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Resets every counter to zero and clears <see cref="TokenRequestLog"/>.</summary>
+    /// <summary>
+    /// Resets every counter (token, refresh, discovery and API) to zero and clears <see cref="TokenRequestLog"/>.
+    /// Issued tokens and refresh tokens stay valid.
+    /// </summary>
     public void ResetCounters()
     {
         _state.Counters.Reset();
@@ -161,6 +228,47 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
 
     /// <summary>Rejects every token issued so far with 401 <c>invalid_token</c> ("was revoked"); later tokens are unaffected.</summary>
     public void RevokeAllTokens() => _state.Tokens.RevokeAll();
+
+    /// <summary>
+    /// Starts a new refresh token grant for <paramref name="clientId"/>, as if an earlier interactive grant had issued
+    /// it, and returns its first refresh token: a random base64url string unrelated to the client's credentials.
+    /// Redeem it with <c>grant_type=refresh_token</c> at <see cref="TokenEndpoint"/>, authenticated as that client.
+    /// </summary>
+    /// <remarks>
+    /// With <see cref="LoopbackAuthServerOptions.RotateRefreshTokens"/> on (the default), each redemption answers with
+    /// a new <c>refresh_token</c> and uses up the one presented; presenting a used one again is answered 400
+    /// <c>invalid_grant</c> and revokes every refresh token of the grant (RFC 9700 §4.14.2), counted in
+    /// <see cref="RefreshTokenReuses"/>. A redemption may narrow the scope with <c>scope</c>; the grant's own scope
+    /// never changes. Refresh tokens do not expire.
+    /// </remarks>
+    /// <param name="clientId">A registered client's id.</param>
+    /// <param name="scope">The grant's space-separated scope, each one allowed for the client; <see langword="null"/> or empty grants all the client's scopes.</param>
+    /// <returns>The refresh token.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="clientId"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The client is not registered, or a scope is not allowed for it.</exception>
+    public string IssueRefreshToken(string clientId, string? scope = null)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        if (!_state.Clients.TryGetValue(clientId, out var client))
+        {
+            throw new ArgumentException($"No client '{clientId}' is registered.", nameof(clientId));
+        }
+
+        var requested = OAuthSyntax.SplitScopes(scope);
+        if (requested.FirstOrDefault(s => !client.AllowedScopes.Contains(s, StringComparer.Ordinal)) is { } notAllowed)
+        {
+            throw new ArgumentException($"Scope '{notAllowed}' is not allowed for client '{clientId}'.", nameof(scope));
+        }
+
+        var granted = requested.Length > 0 ? requested : client.AllowedScopes.Distinct(StringComparer.Ordinal);
+        return _state.RefreshTokens.Issue(client.ClientId, string.Join(' ', granted));
+    }
+
+    /// <summary>
+    /// Revokes every refresh token issued so far, so redeeming any of them is answered 400 <c>invalid_grant</c>;
+    /// grants started later are unaffected. Access tokens are not revoked (see <see cref="RevokeAllTokens"/>).
+    /// </summary>
+    public void RevokeRefreshTokens() => _state.RefreshTokens.RevokeAll();
 
     /// <summary>
     /// Answers the next <paramref name="count"/> token requests with <paramref name="status"/> and an RFC 6749 §5.2 error

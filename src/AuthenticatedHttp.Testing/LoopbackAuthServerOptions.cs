@@ -27,8 +27,22 @@ public sealed class LoopbackAuthServerOptions
     /// <summary>The clock for token <c>iat</c>/<c>nbf</c>/<c>exp</c> and for validating them; pass a fake to test expiry.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
-    /// <summary>The <c>iss</c> claim of issued tokens.</summary>
+    /// <summary>
+    /// The <c>iss</c> claim of issued access tokens, also accepted as a client assertion's <c>aud</c>. This is not the
+    /// <c>issuer</c> of the discovery documents, which is <see cref="LoopbackAuthServer.Authority"/> (the server's own
+    /// address, known only once it has started), so existing tests that check <c>iss</c> keep a fixed value.
+    /// </summary>
+    /// <value>The default value is <c>https://authhttp.testing</c>.</value>
     public string Issuer { get; set; } = "https://authhttp.testing";
+
+    /// <summary>
+    /// Whether the refresh_token grant rotates refresh tokens (RFC 9700 §4.14.2): each successful grant answers with a
+    /// new <c>refresh_token</c> and the one presented becomes used, so presenting it again is detected as reuse and
+    /// revokes the whole grant. When <see langword="false"/>, the response carries no <c>refresh_token</c> and the
+    /// same refresh token may be presented any number of times.
+    /// </summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool RotateRefreshTokens { get; set; } = true;
 
     /// <summary>Receives the server's and Kestrel's logs; <see langword="null"/> (the default) logs nothing.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }

@@ -15,4 +15,12 @@ public sealed record TokenRequestRecord(
     string AuthenticationMethod,
     string? Scope,
     string? Resource,
-    int StatusCode);
+    int StatusCode)
+{
+    /// <summary>
+    /// The <c>grant_type</c> parameter exactly as sent (<c>client_credentials</c>, <c>refresh_token</c>...), or
+    /// <see langword="null"/> if absent or if the body was never read (an interceptor answered, the request was aborted).
+    /// </summary>
+    // Init-only rather than positional, so code that constructs or deconstructs records is unaffected.
+    public string? GrantType { get; init; }
+}

@@ -16,4 +16,7 @@ internal static partial class Log
 
     [LoggerMessage(4, LogLevel.Information, "Loopback auth server listening on {BaseAddress}")]
     public static partial void Started(ILogger logger, Uri baseAddress);
+
+    [LoggerMessage(5, LogLevel.Warning, "Refresh token reuse by client {ClientId}: its grant is revoked")]
+    public static partial void RefreshTokenReused(ILogger logger, string clientId);
 }

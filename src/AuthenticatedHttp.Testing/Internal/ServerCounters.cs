@@ -10,6 +10,9 @@ internal sealed class ServerCounters
     private int _apiRequests;
     private int _apiUnauthorized;
     private int _apiForbidden;
+    private int _refreshTokenGrants;
+    private int _refreshTokenReuses;
+    private int _discoveryRequests;
 
     public int TokenRequests => Volatile.Read(ref _tokenRequests);
 
@@ -23,11 +26,23 @@ internal sealed class ServerCounters
 
     public int ApiForbidden => Volatile.Read(ref _apiForbidden);
 
+    public int RefreshTokenGrants => Volatile.Read(ref _refreshTokenGrants);
+
+    public int RefreshTokenReuses => Volatile.Read(ref _refreshTokenReuses);
+
+    public int DiscoveryRequests => Volatile.Read(ref _discoveryRequests);
+
     public void TokenRequest() => Interlocked.Increment(ref _tokenRequests);
 
     public void TokenIssued() => Interlocked.Increment(ref _tokensIssued);
 
     public void TokenRequestFailed() => Interlocked.Increment(ref _tokenRequestsFailed);
+
+    public void RefreshTokenGrant() => Interlocked.Increment(ref _refreshTokenGrants);
+
+    public void RefreshTokenReuse() => Interlocked.Increment(ref _refreshTokenReuses);
+
+    public void DiscoveryRequest() => Interlocked.Increment(ref _discoveryRequests);
 
     public void ApiRequest() => Interlocked.Increment(ref _apiRequests);
 
@@ -51,5 +66,8 @@ internal sealed class ServerCounters
         Interlocked.Exchange(ref _apiRequests, 0);
         Interlocked.Exchange(ref _apiUnauthorized, 0);
         Interlocked.Exchange(ref _apiForbidden, 0);
+        Interlocked.Exchange(ref _refreshTokenGrants, 0);
+        Interlocked.Exchange(ref _refreshTokenReuses, 0);
+        Interlocked.Exchange(ref _discoveryRequests, 0);
     }
 }

@@ -14,6 +14,9 @@ internal sealed class ServerState
     private volatile FaultPlan? _fault;
     private volatile FaultPlan? _apiFault;
     private volatile Func<HttpContext, Task<bool>>? _interceptor;
+    private volatile string? _discoveryIssuer;
+    private volatile int _discoveryEndpoints = (int)DiscoveryEndpoints.All;
+    private volatile Func<string, string?>? _discoveryDocumentOverride;
     private ClientAssertionVerifier? _assertions;
 
     public ServerState(LoopbackAuthServerOptions options, ILogger logger)
@@ -27,6 +30,7 @@ internal sealed class ServerState
         Clients = BuildClients(options.Clients);
         Logger = logger;
         Tokens = new TokenStore(options.TimeProvider);
+        RotateRefreshTokens = options.RotateRefreshTokens;
         _tokenLifetimeTicks = options.TokenLifetime.Ticks;
     }
 
@@ -44,12 +48,22 @@ internal sealed class ServerState
 
     public TokenStore Tokens { get; }
 
+    public RefreshTokenStore RefreshTokens { get; } = new();
+
+    public bool RotateRefreshTokens { get; }
+
     public ServerCounters Counters { get; } = new();
 
     public TokenRequestLog RequestLog { get; } = new();
 
     /// <summary>The <c>aud</c> of tokens requested without <c>resource</c>; known only once Kestrel has bound its port.</summary>
     public string DefaultAudience { get; set; } = string.Empty;
+
+    /// <summary>
+    /// The server's issuer identifier (its base address without the trailing slash), the default discovery
+    /// <c>issuer</c>; known only once Kestrel has bound its port.
+    /// </summary>
+    public string Authority { get; set; } = string.Empty;
 
     /// <summary>Cancelled when the server starts stopping, so configured delays do not hold up disposal.</summary>
     public CancellationToken Stopping { get; set; }
@@ -84,6 +98,32 @@ internal sealed class ServerState
     {
         get => _interceptor;
         set => _interceptor = value;
+    }
+
+    public string? DiscoveryIssuer
+    {
+        get => _discoveryIssuer;
+        set => _discoveryIssuer = value;
+    }
+
+    public DiscoveryEndpoints DiscoveryEndpoints
+    {
+        get => (DiscoveryEndpoints)_discoveryEndpoints;
+        set
+        {
+            if ((value & ~DiscoveryEndpoints.All) != 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Only OpenIdConfiguration and OAuthAuthorizationServer can be combined.");
+            }
+
+            _discoveryEndpoints = (int)value;
+        }
+    }
+
+    public Func<string, string?>? DiscoveryDocumentOverride
+    {
+        get => _discoveryDocumentOverride;
+        set => _discoveryDocumentOverride = value;
     }
 
     public void FailNextTokenRequests(int count, HttpStatusCode status, string? error, string? errorDescription, TimeSpan? retryAfter) =>

@@ -2,16 +2,20 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace AuthenticatedHttp.Testing.Internal;
 
 /// <summary>
-/// <c>POST /connect/token</c>: RFC 6749 §4.4 client_credentials with §2.3.1 client authentication, RFC 7523
-/// <c>private_key_jwt</c> for clients registered with a key, and RFC 8707 resources.
+/// <c>POST /connect/token</c>: RFC 6749 §4.4 client_credentials and §6 refresh_token (rotated, RFC 9700 §4.14.2) with
+/// §2.3.1 client authentication, RFC 7523 <c>private_key_jwt</c> for clients registered with a key, and RFC 8707 resources.
 /// </summary>
 internal sealed class TokenEndpoint(ServerState state)
 {
     public const string Path = "/connect/token";
+
+    private const string ClientCredentialsGrant = "client_credentials";
+    private const string RefreshTokenGrant = "refresh_token";
 
     // Compared against when the client id is unknown, so response time does not reveal which ids exist.
     private static readonly byte[] UnknownClientSecretHash = SHA256.HashData(RandomNumberGenerator.GetBytes(32));
@@ -39,6 +43,17 @@ internal sealed class TokenEndpoint(ServerState state)
 
                     return Task.CompletedTask;
                 });
+
+                // Likewise count an abort before the connection drops: the client sees the reset at once and may read
+                // the counters before this handler resumes after the interceptor.
+                var lifetime = context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>();
+                context.Features.Set<IHttpRequestLifetimeFeature>(new CountingLifetime(lifetime, () =>
+                {
+                    if (intercepting)
+                    {
+                        exchange.Complete(0, issued: false);
+                    }
+                }));
                 if (await interceptor(context).ConfigureAwait(false))
                 {
                     exchange.Complete(context.RequestAborted.IsCancellationRequested ? 0 : context.Response.StatusCode, issued: false);
@@ -46,6 +61,7 @@ internal sealed class TokenEndpoint(ServerState state)
                 }
 
                 intercepting = false;
+                context.Features.Set(lifetime);
             }
 
             await DelayAsync(context).ConfigureAwait(false);
@@ -122,26 +138,84 @@ internal sealed class TokenEndpoint(ServerState state)
             return new(400, "invalid_request", "The grant_type parameter is required.");
         }
 
-        if (grantType != "client_credentials")
+        return grantType switch
         {
-            return new(400, "unsupported_grant_type", "Only the client_credentials grant is supported.");
-        }
+            ClientCredentialsGrant => ValidateClientCredentials(request, client, out grant),
+            RefreshTokenGrant => ValidateRefreshToken(request, client, out grant),
+            _ => new(400, "unsupported_grant_type", "Only the client_credentials and refresh_token grants are supported."),
+        };
+    }
 
+    /// <summary>RFC 6749 §4.4.2.</summary>
+    private OAuthError? ValidateClientCredentials(TokenRequest request, LoopbackClient client, out Grant grant)
+    {
+        grant = default;
         var requested = OAuthSyntax.SplitScopes(request.Scope);
         if (requested.Any(scope => !client.AllowedScopes.Contains(scope, StringComparer.Ordinal)))
         {
             return new(400, "invalid_scope", "A requested scope is unknown or not allowed for this client.");
         }
 
-        string[] resources = request.Form.TryGetValue("resource", out var values) ? [.. values.OfType<string>()] : [];
-        if (!resources.All(IsValidResource))
+        if (Audience(request, out var audience) is { } targetError)
         {
-            return new(400, "invalid_target", "Each resource must be an absolute URI without a fragment.");
+            return targetError;
         }
 
         var scope = string.Join(' ', requested.Length > 0 ? requested : client.AllowedScopes.Distinct(StringComparer.Ordinal));
-        var audience = resources.Length > 0 ? resources.Distinct(StringComparer.Ordinal).ToArray() : [state.DefaultAudience];
         grant = new Grant(client, scope, audience);
+        return null;
+    }
+
+    /// <summary>
+    /// RFC 6749 §6, with rotation and reuse detection (RFC 9700 §4.14.2). Every other check comes first, because
+    /// redeeming uses the token up.
+    /// </summary>
+    private OAuthError? ValidateRefreshToken(TokenRequest request, LoopbackClient client, out Grant grant)
+    {
+        grant = default;
+        if (request.Single("refresh_token") is not { Length: > 0 } refreshToken)
+        {
+            return new(400, "invalid_request", "The refresh_token parameter is required.");
+        }
+
+        if (Audience(request, out var audience) is { } targetError)
+        {
+            return targetError;
+        }
+
+        var result = state.RefreshTokens.Redeem(
+            refreshToken, client.ClientId, OAuthSyntax.SplitScopes(request.Scope), state.RotateRefreshTokens);
+        switch (result.Outcome)
+        {
+            case RefreshOutcome.Redeemed:
+                grant = new Grant(client, result.Scope, audience, result.NextRefreshToken, IsRefresh: true);
+                return null;
+            case RefreshOutcome.InvalidScope:
+                return new(400, "invalid_scope", "A requested scope was not granted with this refresh token.");
+            case RefreshOutcome.Reused:
+                state.Counters.RefreshTokenReuse();
+                Log.RefreshTokenReused(state.Logger, client.ClientId);
+                return new(400, "invalid_grant", "The refresh token was already used; the grant it belongs to is now revoked.");
+            case RefreshOutcome.Revoked:
+                return new(400, "invalid_grant", "The refresh token was revoked.");
+            case RefreshOutcome.WrongClient:
+                return new(400, "invalid_grant", "The refresh token was issued to another client.");
+            default:
+                return new(400, "invalid_grant", "The refresh token is unknown.");
+        }
+    }
+
+    /// <summary>The <c>aud</c> of the token: the RFC 8707 resources if any were sent, else the API.</summary>
+    private OAuthError? Audience(TokenRequest request, out string[] audience)
+    {
+        string[] resources = request.Form.TryGetValue("resource", out var values) ? [.. values.OfType<string>()] : [];
+        if (!resources.All(IsValidResource))
+        {
+            audience = [];
+            return new(400, "invalid_target", "Each resource must be an absolute URI without a fragment.");
+        }
+
+        audience = resources.Length > 0 ? resources.Distinct(StringComparer.Ordinal).ToArray() : [state.DefaultAudience];
         return null;
     }
 
@@ -203,7 +277,7 @@ internal sealed class TokenEndpoint(ServerState state)
             return new(401, "invalid_client", "Client authentication failed: the assertion names no known client, or not the client_id sent.");
         }
 
-        if (state.Assertions.Problem(assertion, candidate, [request.Endpoint, state.Issuer]) is { } problem)
+        if (state.Assertions.Problem(assertion, candidate, [request.Endpoint, state.Issuer, state.Authority]) is { } problem)
         {
             return new(401, "invalid_client", "Client authentication failed: " + problem);
         }
@@ -235,7 +309,7 @@ internal sealed class TokenEndpoint(ServerState state)
 
     private async Task IssueAsync(Exchange exchange, Grant grant)
     {
-        var (client, scope, audience) = grant;
+        var (client, scope, audience, refreshToken, isRefresh) = grant;
         var issuedAt = state.TimeProvider.GetUtcNow();
         var expiresIn = (long)state.TokenLifetime.TotalSeconds;
         var expiresAt = issuedAt + TimeSpan.FromSeconds(expiresIn);
@@ -247,6 +321,11 @@ internal sealed class TokenEndpoint(ServerState state)
             state.Issuer, client.ClientId, client.ClientId, audience, scope, iat, iat, exp, JwtIssuer.NewJti());
         var token = state.Jwt.Issue(claims);
         state.Tokens.Add(claims.Jti, expiresAt);
+        if (isRefresh)
+        {
+            state.Counters.RefreshTokenGrant();
+        }
+
         exchange.Complete(StatusCodes.Status200OK, issued: true);
         Log.TokenIssued(state.Logger, client.ClientId, scope, expiresIn);
 
@@ -260,6 +339,11 @@ internal sealed class TokenEndpoint(ServerState state)
             {
                 writer.WriteString("scope", scope);
             }
+
+            if (refreshToken is not null)
+            {
+                writer.WriteString("refresh_token", refreshToken);
+            }
         }).ConfigureAwait(false);
     }
 
@@ -270,7 +354,7 @@ internal sealed class TokenEndpoint(ServerState state)
     private sealed class Exchange(ServerState state, HttpContext context, TokenRequest request)
     {
         private readonly DateTimeOffset _receivedAt = state.TimeProvider.GetUtcNow();
-        private bool _completed;
+        private int _completed;
 
         public HttpContext Context => context;
 
@@ -278,12 +362,12 @@ internal sealed class TokenEndpoint(ServerState state)
 
         public void Complete(int statusCode, bool issued)
         {
-            if (_completed)
+            // An interceptor's abort may race the handler's own completion.
+            if (Interlocked.Exchange(ref _completed, 1) != 0)
             {
                 return;
             }
 
-            _completed = true;
             if (issued)
             {
                 state.Counters.TokenIssued();
@@ -294,7 +378,10 @@ internal sealed class TokenEndpoint(ServerState state)
             }
 
             state.RequestLog.Add(new TokenRequestRecord(
-                _receivedAt, request.ClientId, request.AuthenticationMethod, request.Scope, request.Resource, statusCode));
+                _receivedAt, request.ClientId, request.AuthenticationMethod, request.Scope, request.Resource, statusCode)
+            {
+                GrantType = request.Single("grant_type"),
+            });
         }
 
         public Task FailAsync(OAuthError error) =>
@@ -320,7 +407,24 @@ internal sealed class TokenEndpoint(ServerState state)
         && resource.StartsWith(uri.Scheme + ":", StringComparison.OrdinalIgnoreCase)
         && !resource.Contains('#', StringComparison.Ordinal);
 
-    private readonly record struct Grant(LoopbackClient Client, string Scope, string[] Audience);
+    /// <summary>Runs a callback before <see cref="HttpContext.Abort"/> drops the connection.</summary>
+    private sealed class CountingLifetime(IHttpRequestLifetimeFeature inner, Action beforeAbort) : IHttpRequestLifetimeFeature
+    {
+        public CancellationToken RequestAborted
+        {
+            get => inner.RequestAborted;
+            set => inner.RequestAborted = value;
+        }
+
+        public void Abort()
+        {
+            beforeAbort();
+            inner.Abort();
+        }
+    }
+
+    private readonly record struct Grant(
+        LoopbackClient Client, string Scope, string[] Audience, string? RefreshToken = null, bool IsRefresh = false);
 
     private sealed record OAuthError(int StatusCode, string Error, string Description, bool BasicChallenge = false);
 }

@@ -1,0 +1,76 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace AuthenticatedHttp.Testing.Internal;
+
+/// <summary>
+/// <c>GET /.well-known/openid-configuration</c> (OpenID Connect Discovery 1.0 §4) and
+/// <c>GET /.well-known/oauth-authorization-server</c> (RFC 8414 §3): the same metadata at both paths.
+/// </summary>
+internal sealed class DiscoveryEndpoint(ServerState state)
+{
+    public const string OpenIdConfigurationPath = "/.well-known/openid-configuration";
+    public const string OAuthAuthorizationServerPath = "/.well-known/oauth-authorization-server";
+
+    private static readonly string[] AuthenticationMethods =
+        [TokenRequest.MethodBasic, TokenRequest.MethodPost, TokenRequest.MethodPrivateKeyJwt];
+
+    // The algorithms ClientAssertionVerifier accepts.
+    private static readonly string[] SigningAlgorithms = ["RS256", "PS256", "ES256", "ES384"];
+
+    private static readonly string[] GrantTypes = ["client_credentials", "refresh_token"];
+
+    public void Map(WebApplication app)
+    {
+        app.MapGet(OpenIdConfigurationPath, context => HandleAsync(context, OpenIdConfigurationPath, DiscoveryEndpoints.OpenIdConfiguration));
+        app.MapGet(OAuthAuthorizationServerPath, context => HandleAsync(context, OAuthAuthorizationServerPath, DiscoveryEndpoints.OAuthAuthorizationServer));
+    }
+
+    private async Task HandleAsync(HttpContext context, string path, DiscoveryEndpoints endpoint)
+    {
+        state.Counters.DiscoveryRequest();
+        if ((state.DiscoveryEndpoints & endpoint) == 0)
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        if (state.DiscoveryDocumentOverride?.Invoke(path) is { } body)
+        {
+            // Served as given, so tests can send malformed or contradictory metadata.
+            var bytes = Encoding.UTF8.GetBytes(body);
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = bytes.Length;
+            await context.Response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        var issuer = state.DiscoveryIssuer ?? state.Authority;
+        await HttpResponses.WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
+        {
+            writer.WriteString("issuer", issuer);
+            writer.WriteString("token_endpoint", state.Authority + TokenEndpoint.Path);
+            WriteArray(writer, "token_endpoint_auth_methods_supported", AuthenticationMethods);
+            WriteArray(writer, "token_endpoint_auth_signing_alg_values_supported", SigningAlgorithms);
+            WriteArray(writer, "grant_types_supported", GrantTypes);
+            WriteArray(writer, "scopes_supported", ScopesSupported());
+        }).ConfigureAwait(false);
+    }
+
+    private IEnumerable<string> ScopesSupported() =>
+        state.Clients.Values.SelectMany(client => client.AllowedScopes).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+
+    private static void WriteArray(Utf8JsonWriter writer, string name, IEnumerable<string> values)
+    {
+        writer.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            writer.WriteStringValue(value);
+        }
+
+        writer.WriteEndArray();
+    }
+}
