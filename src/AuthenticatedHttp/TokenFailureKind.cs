@@ -32,4 +32,11 @@ public enum TokenFailureKind
     /// no assertion. Transient: the file is kept by another party and may be back at the next attempt.
     /// </summary>
     Credential = 6,
+
+    /// <summary>
+    /// The token endpoint could not be discovered from <see cref="AuthenticatedHttpClientOptions.Authority"/>: the
+    /// discovery document could not be fetched, or it is not usable (its <c>issuer</c> is not the authority, it names
+    /// no https token endpoint, or it does not list the configured client authentication).
+    /// </summary>
+    Discovery = 7,
 }

@@ -188,6 +188,7 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         services.AddMetrics(); // IMeterFactory, which owns and disposes the library's Meter
         services.TryAddSingleton<AuthenticatedHttp.Telemetry.Internal.AuthenticatedHttpMetrics>();
         services.AddSingleton<TokenCache>();
+        services.TryAddSingleton<AuthorityMetadataCache>();
         services.TryAddSingleton<IAccessTokenProvider, AccessTokenProvider>();
 
         // The back channel: its own client, never following redirects (a 307 would re-post the client secret elsewhere),

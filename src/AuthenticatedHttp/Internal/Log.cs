@@ -37,4 +37,10 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Warning, "Client '{ClientName}': {Method} {Path} ended with {StatusCode}; likely cause {Cause}: {Diagnosis}", EventName = "AuthenticationFailed")]
     public static partial void AuthenticationFailed(ILogger logger, string clientName, string method, string path, int statusCode, AuthenticationFailureCause cause, string diagnosis);
+
+    [LoggerMessage(11, LogLevel.Information, "Client '{ClientName}': read the discovery document of {Authority}; token endpoint {TokenEndpoint}.", EventName = "DiscoveryDocumentRead")]
+    public static partial void DiscoveryDocumentRead(ILogger logger, string clientName, string authority, string tokenEndpoint);
+
+    [LoggerMessage(12, LogLevel.Warning, "Client '{ClientName}': the discovery document of {Authority} could not be read again ({Problem}); the one read before stays in use.", EventName = "DiscoveryFallingBackToCachedDocument")]
+    public static partial void DiscoveryFallingBackToCachedDocument(ILogger logger, string clientName, string authority, string problem);
 }

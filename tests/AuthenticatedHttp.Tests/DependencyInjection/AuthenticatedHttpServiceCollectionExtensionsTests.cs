@@ -19,7 +19,7 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
 
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
 
-        Assert.Contains("AuthenticatedHttp client 'orders': TokenEndpoint (configuration key 'Orders:TokenEndpoint') is required.", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("AuthenticatedHttp client 'orders': TokenEndpoint (configuration key 'Orders:TokenEndpoint') is required (or Authority, to discover it).", ex.Message, StringComparison.Ordinal);
         Assert.Contains("ClientSecret (configuration key 'Orders:ClientSecret') is required.", ex.Message, StringComparison.Ordinal);
     }
 
@@ -106,7 +106,7 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
     [InlineData("RefreshBeforeExpiry", "2.00:00:00", "must be between")]
     [InlineData("DefaultTokenLifetime", "00:00:00", "must be between")]
     [InlineData("Scope", "a\"b", "may contain only printable ASCII")]
-    [InlineData("TokenEndpoint", "http://idp.example/token", "must use https: the client secret would travel in clear")]
+    [InlineData("TokenEndpoint", "http://idp.example/token", "must use https: the client's credentials would travel in clear")]
     [InlineData("BaseAddress", "http://api.example/", "must use https: tokens are never sent in clear")]
     [InlineData("AllowedOrigins:0", "http://files.example", "must use https; plain http is allowed only for loopback (was 'http://files.example')")]
     [InlineData("AllowedOrigins:0", "https://files.example/uploads", "must be an origin only")]
@@ -266,7 +266,7 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
 
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
 
-        Assert.Contains("AuthenticatedHttp client 'billing': TokenEndpoint is required.", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("AuthenticatedHttp client 'billing': TokenEndpoint is required (or Authority, to discover it).", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

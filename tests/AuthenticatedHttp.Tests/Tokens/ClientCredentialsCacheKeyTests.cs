@@ -27,6 +27,7 @@ public sealed class ClientCredentialsCacheKeyTests
     [InlineData("auth")]
     [InlineData("scope")]
     [InlineData("resource")]
+    [InlineData("authority")]
     public void GetCacheKey_AnythingThatDecidesTheTokenDiffers_KeysDiffer(string part)
     {
         var other = Key(o =>
@@ -38,6 +39,7 @@ public sealed class ClientCredentialsCacheKeyTests
                 case "auth": o.ClientAuthentication = ClientAuthenticationMethod.ClientSecretPost; break;
                 case "scope": o.Scope = "a"; break;
                 case "resource": o.Resource = "https://other.example/"; break;
+                case "authority": (o.TokenEndpoint, o.Authority) = (null, new Uri("https://idp.example/token")); break;
             }
         });
 
@@ -68,7 +70,7 @@ public sealed class ClientCredentialsCacheKeyTests
             Resource = "https://api.example/",
         };
         change(options);
-        var source = new ClientCredentialsTokenSource(ClientCredentialsSettings.From(options), ResiliencePipeline.Empty, null!, TimeProvider.System, NullLogger.Instance);
+        var source = new ClientCredentialsTokenSource(ClientCredentialsSettings.From(options), ResiliencePipeline.Empty, null!, null!, TimeProvider.System, NullLogger.Instance);
         return source.GetCacheKey(TokenParameters.From(options).ToContext("orders", rejected: null));
     }
 }

@@ -55,25 +55,7 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
 
         // With a token source of the user's own, where and how tokens are obtained is the source's business.
         var builtInGrant = registration.TokenSourceFactory is null;
-        if (options.TokenEndpoint is null)
-        {
-            if (builtInGrant)
-            {
-                failures.Add(Fail(nameof(options.TokenEndpoint), "is required"));
-            }
-        }
-        else if (!options.TokenEndpoint.IsAbsoluteUri || options.TokenEndpoint.Scheme is not ("https" or "http"))
-        {
-            failures.Add(Fail(nameof(options.TokenEndpoint), "must be an absolute http or https URI"));
-        }
-        else if (!string.IsNullOrEmpty(options.TokenEndpoint.UserInfo) || !string.IsNullOrEmpty(options.TokenEndpoint.Fragment))
-        {
-            failures.Add(Fail(nameof(options.TokenEndpoint), "must not contain user information or a fragment"));
-        }
-        else if (!TokenDestinationPolicy.IsSecure(options.TokenEndpoint))
-        {
-            failures.Add(Fail(nameof(options.TokenEndpoint), $"must use https: the client secret would travel in clear to {options.TokenEndpoint.GetLeftPart(UriPartial.Authority)} (plain http is allowed only for loopback)"));
-        }
+        CheckIssuer(failures, options, builtInGrant);
 
         if (options.BaseAddress is { } baseAddress)
         {
@@ -136,6 +118,47 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Where tokens come from: a token endpoint, or an authority whose discovery document names it; never both.</summary>
+    private void CheckIssuer(List<string> failures, AuthenticatedHttpClientOptions options, bool builtInGrant)
+    {
+        if (options.TokenEndpoint is not null && options.Authority is not null)
+        {
+            failures.Add(Fail(nameof(options.Authority), "and TokenEndpoint are both set: set TokenEndpoint to use that endpoint, or Authority to read it from the authority's discovery document"));
+        }
+        else if (options.TokenEndpoint is null && options.Authority is null && builtInGrant)
+        {
+            failures.Add(Fail(nameof(options.TokenEndpoint), "is required (or Authority, to discover it)"));
+        }
+
+        CheckServerUri(failures, nameof(options.TokenEndpoint), options.TokenEndpoint, "the client's credentials would travel in clear to");
+        CheckServerUri(failures, nameof(options.Authority), options.Authority, "the discovery document, which says where credentials go, would travel in clear from");
+        if (options.Authority is { IsAbsoluteUri: true, Query.Length: > 0 })
+        {
+            failures.Add(Fail(nameof(options.Authority), "must not contain a query: an issuer identifier has none (RFC 8414 §2)"));
+        }
+    }
+
+    private void CheckServerUri(List<string> failures, string key, Uri? uri, string risk)
+    {
+        if (uri is null)
+        {
+            return;
+        }
+
+        if (!uri.IsAbsoluteUri || uri.Scheme is not ("https" or "http"))
+        {
+            failures.Add(Fail(key, "must be an absolute http or https URI"));
+        }
+        else if (!string.IsNullOrEmpty(uri.UserInfo) || !string.IsNullOrEmpty(uri.Fragment))
+        {
+            failures.Add(Fail(key, "must not contain user information or a fragment"));
+        }
+        else if (!TokenDestinationPolicy.IsSecure(uri))
+        {
+            failures.Add(Fail(key, $"must use https: {risk} {uri.GetLeftPart(UriPartial.Authority)} (plain http is allowed only for loopback)"));
+        }
     }
 
     /// <summary>What the chosen client authentication needs; a private key is loaded once here, so a bad one fails at start.</summary>

@@ -5,7 +5,8 @@ namespace AuthenticatedHttp.Tokens.Internal;
 /// request parameters (scopes, resource) come with each <see cref="TokenRequestContext"/>.
 /// </summary>
 internal sealed record ClientCredentialsSettings(
-    Uri TokenEndpoint,
+    Uri? TokenEndpoint,
+    Uri? Authority,
     string ClientId,
     string? ClientSecret,
     ClientAuthenticationMethod Authentication,
@@ -13,7 +14,8 @@ internal sealed record ClientCredentialsSettings(
     TimeSpan DefaultTokenLifetime)
 {
     public static ClientCredentialsSettings From(AuthenticatedHttpClientOptions options) => new(
-        options.TokenEndpoint ?? throw new InvalidOperationException("TokenEndpoint is required."),
+        options.TokenEndpoint,
+        options.TokenEndpoint is null ? options.Authority ?? throw new InvalidOperationException("TokenEndpoint or Authority is required.") : null,
         options.ClientId ?? throw new InvalidOperationException("ClientId is required."),
         options.ClientSecret,
         options.ClientAuthentication,
@@ -21,5 +23,8 @@ internal sealed record ClientCredentialsSettings(
         options.DefaultTokenLifetime);
 
     // The record's generated ToString would print the secret.
-    public override string ToString() => $"{ClientId} at {TokenEndpoint.GetLeftPart(UriPartial.Path)}";
+    public override string ToString() => $"{ClientId} at {Issuer}";
+
+    /// <summary>Where tokens come from, for messages and the cache key: the token endpoint without its query, or the authority.</summary>
+    public string Issuer => TokenEndpoint?.GetLeftPart(UriPartial.Path) ?? Authority!.AbsoluteUri.TrimEnd('/');
 }

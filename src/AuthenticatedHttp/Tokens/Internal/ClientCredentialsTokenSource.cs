@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -19,8 +18,9 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     private readonly IHttpClientFactory _httpClientFactory;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly AuthorityMetadataCache _discovery;
     private readonly AuthenticationHeaderValue? _basicCredentials;
-    private readonly string _endpointForMessages;
+    private string _endpointForMessages;
     private readonly Lock _keyGate = new();
     private AssertionSigningKey? _signingKey;
     private int _defaultLifetimeWarned;
@@ -28,14 +28,15 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     private const string JwtBearerAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
     private const int MaxAssertionBytes = 16 * 1024;
 
-    public ClientCredentialsTokenSource(ClientCredentialsSettings settings, ResiliencePipeline pipeline, IHttpClientFactory httpClientFactory, TimeProvider time, ILogger logger)
+    public ClientCredentialsTokenSource(ClientCredentialsSettings settings, ResiliencePipeline pipeline, IHttpClientFactory httpClientFactory, AuthorityMetadataCache discovery, TimeProvider time, ILogger logger)
     {
         _settings = settings;
+        _discovery = discovery;
         _pipeline = pipeline;
         _httpClientFactory = httpClientFactory;
         _time = time;
         _logger = logger;
-        _endpointForMessages = settings.TokenEndpoint.GetLeftPart(UriPartial.Path); // a query string may carry anything
+        _endpointForMessages = settings.Issuer; // never a query string, which may carry anything
         if (settings.Authentication == ClientAuthenticationMethod.ClientSecretBasic)
         {
             // RFC 6749 §2.3.1: form-encode id and secret before joining them, so ':' or non-ASCII survive.
@@ -78,7 +79,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     public string GetCacheKey(TokenRequestContext context)
     {
         var key = new StringBuilder("client_credentials ")
-            .Append(_settings.TokenEndpoint.AbsoluteUri)
+            .Append(_settings.TokenEndpoint is { } endpoint ? endpoint.AbsoluteUri : "authority=" + _settings.Authority!.AbsoluteUri)
             .Append(" client_id=").Append(Uri.EscapeDataString(_settings.ClientId))
             .Append(" auth=").Append(_settings.Authentication)
             .Append(" scope=").Append(Uri.EscapeDataString(string.Join(' ', context.Scopes)));
@@ -100,7 +101,8 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     {
         var clientName = context.ClientName;
         TokenRequestActivity.AttemptStarted();
-        var (request, credential) = CreateRequest(context);
+        var (endpoint, discovered) = await ResolveEndpointAsync(clientName, cancellationToken).ConfigureAwait(false);
+        var (request, credential) = CreateRequest(context, endpoint);
         using var sending = request;
         var sentAt = _time.GetUtcNow();
         HttpResponseMessage response;
@@ -111,11 +113,14 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         }
         catch (HttpRequestException ex)
         {
-            throw Failure(clientName, TokenFailureKind.NetworkError, $"the token endpoint could not be reached ({ex.HttpRequestError})", isTransient: true, inner: ex);
+            var moved = discovered is not null && ex.HttpRequestError is HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError;
+            ForgetIfMoved(discovered, moved);
+            throw Failure(clientName, TokenFailureKind.NetworkError, $"the token endpoint could not be reached ({ex.HttpRequestError}){(moved ? "; the discovery document will be read again" : string.Empty)}", isTransient: true, inner: ex);
         }
 
         using (response)
         {
+            ForgetIfMoved(discovered, response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed or HttpStatusCode.Gone);
             var (body, tooLarge) = await ReadCappedAsync(clientName, response.Content, cancellationToken).ConfigureAwait(false);
             var result = TokenResponseParser.Parse(response.StatusCode, body, tooLarge, response.Content.Headers.ContentType?.MediaType);
             if (!result.IsSuccess)
@@ -128,6 +133,40 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         }
     }
 
+    /// <summary>
+    /// The configured token endpoint, or the one the authority's discovery document names, checked against the client
+    /// authentication it accepts.
+    /// </summary>
+    private async Task<(Uri Endpoint, AuthorityMetadata? Discovered)> ResolveEndpointAsync(string clientName, CancellationToken cancellationToken)
+    {
+        if (_settings.TokenEndpoint is { } configured)
+        {
+            return (configured, null);
+        }
+
+        var metadata = await _discovery.GetAsync(_settings.Authority!, clientName, cancellationToken).ConfigureAwait(false);
+        _endpointForMessages = metadata.TokenEndpoint.GetLeftPart(UriPartial.Path);
+        if (!metadata.Accepts(_settings.Authentication))
+        {
+            throw new TokenAcquisitionException(
+                clientName,
+                TokenFailureKind.Discovery,
+                $"Client '{clientName}' cannot authenticate to the token endpoint of {_settings.Issuer}: its discovery document lists token_endpoint_auth_methods_supported {string.Join(", ", metadata.AuthenticationMethods!)}, without {AuthorityMetadata.MethodName(_settings.Authentication)} (ClientAuthentication {_settings.Authentication}). Not transient: set ClientAuthentication to a method the authority lists, or register the client for this one.",
+                isTransient: false);
+        }
+
+        return (metadata.TokenEndpoint, metadata);
+    }
+
+    /// <summary>A discovered endpoint that answers as if it were gone makes the next attempt read the document again.</summary>
+    private void ForgetIfMoved(AuthorityMetadata? discovered, bool moved)
+    {
+        if (discovered is not null && moved)
+        {
+            _discovery.Invalidate(_settings.Authority!, discovered);
+        }
+    }
+
     /// <summary>RFC 9110 §10.2.3: seconds or an HTTP date; a date in the past means "now".</summary>
     private TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
     {
@@ -137,7 +176,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     };
 
     /// <summary>The request for one attempt, and the credential it carries (to keep out of any message built from the answer).</summary>
-    private (HttpRequestMessage Request, string? Credential) CreateRequest(TokenRequestContext context)
+    private (HttpRequestMessage Request, string? Credential) CreateRequest(TokenRequestContext context, Uri endpoint)
     {
         var form = new List<KeyValuePair<string, string>>(6 + context.ExtraParameters.Count) { new("grant_type", "client_credentials") };
         if (context.Scopes.Count > 0)
@@ -157,7 +196,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
 
         var credential = _settings.Authentication switch
         {
-            ClientAuthenticationMethod.PrivateKeyJwt => SigningKey(context.ClientName).CreateAssertion(_settings.ClientId, _settings.Assertion.Audience ?? _settings.TokenEndpoint.AbsoluteUri, _time.GetUtcNow()),
+            ClientAuthenticationMethod.PrivateKeyJwt => SigningKey(context.ClientName).CreateAssertion(_settings.ClientId, _settings.Assertion.Audience ?? endpoint.AbsoluteUri, _time.GetUtcNow()),
             ClientAuthenticationMethod.ClientAssertionFile => ReadAssertionFile(context.ClientName),
             _ => _settings.ClientSecret,
         };
@@ -175,7 +214,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
             }
         }
 
-        var request = new HttpRequestMessage(HttpMethod.Post, _settings.TokenEndpoint) { Content = new FormUrlEncodedContent(form) };
+        var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new FormUrlEncodedContent(form) };
         request.Headers.Authorization = _basicCredentials;
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         return (request, credential);
@@ -246,35 +285,13 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     /// <summary>Reads at most <see cref="TokenResponseParser.MaxResponseBytes"/>; a longer body is refused, never buffered whole.</summary>
     private async Task<(byte[] Body, bool TooLarge)> ReadCappedAsync(string clientName, HttpContent content, CancellationToken cancellationToken)
     {
-        if (content.Headers.ContentLength > TokenResponseParser.MaxResponseBytes)
-        {
-            return ([], true);
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(TokenResponseParser.MaxResponseBytes + 1);
         try
         {
-            var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            await using (stream.ConfigureAwait(false))
-            {
-                var total = 0;
-                int read;
-                while (total <= TokenResponseParser.MaxResponseBytes
-                    && (read = await stream.ReadAsync(buffer.AsMemory(total, TokenResponseParser.MaxResponseBytes + 1 - total), cancellationToken).ConfigureAwait(false)) > 0)
-                {
-                    total += read;
-                }
-
-                return total > TokenResponseParser.MaxResponseBytes ? ([], true) : (buffer.AsSpan(0, total).ToArray(), false);
-            }
+            return await BoundedBody.ReadAsync(content, TokenResponseParser.MaxResponseBytes, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
             throw Failure(clientName, TokenFailureKind.NetworkError, "the connection to the token endpoint failed while reading the response", isTransient: true, inner: ex);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -341,8 +358,8 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         (TokenFailureKind.OAuthError, "invalid_scope") => "check Scope against what the client may request.",
         (TokenFailureKind.OAuthError, "invalid_target") => "check Resource.",
         (TokenFailureKind.OAuthError, "invalid_grant" or "unsupported_grant_type") => "the server does not accept this grant for this client.",
-        (TokenFailureKind.MalformedResponse, _) => "check that TokenEndpoint is the OAuth 2.0 token endpoint.",
-        (TokenFailureKind.HttpError, _) => "check TokenEndpoint.",
+        (TokenFailureKind.MalformedResponse, _) => "check that TokenEndpoint (or Authority) names the OAuth 2.0 token endpoint.",
+        (TokenFailureKind.HttpError, _) => "check TokenEndpoint (or Authority).",
         (TokenFailureKind.OAuthError, _) => "the token endpoint refused the request; check the client's registration.",
         _ => "check the client's configuration.",
     };

@@ -17,7 +17,8 @@ internal sealed class TokenCache(
     TimeProvider time,
     ILoggerFactory loggerFactory,
     RefreshJitter jitter,
-    AuthenticatedHttpMetrics metrics) : IDisposable
+    AuthenticatedHttpMetrics metrics,
+    AuthorityMetadataCache discovery) : IDisposable
 {
     private readonly ConcurrentDictionary<object, TokenSlot> _slots = new();
     private readonly ConcurrentDictionary<string, ClientSlot> _clients = new(StringComparer.Ordinal);
@@ -42,6 +43,7 @@ internal sealed class TokenCache(
             ClientCredentialsSettings.From(options),
             registration.TokenEndpointPipeline ?? TokenEndpointPipeline.Create(options.TokenEndpointResilience, time),
             httpClientFactory,
+            discovery,
             time,
             _logger);
         var parameters = TokenParameters.From(options);
