@@ -47,7 +47,7 @@ public static class AuthenticatedHttpClientKeys
 
     /// <summary>
     /// Every setting's key and effective value, for a start-up log line or a diagnosis: defaults included, a
-    /// credential only as <c>(set, N chars)</c>, a URL without its user information.
+    /// credential only as <c>(set, N chars)</c>, a URL without its user information or query.
     /// </summary>
     /// <param name="options">The client's options.</param>
     /// <returns>Key and displayable value of each setting, in the order of <see cref="All"/>.</returns>
@@ -117,6 +117,7 @@ public static class AuthenticatedHttpClientKeys
     {
         null => "(not set)",
         string text => text,
+        Uri { IsAbsoluteUri: true, Query.Length: > 0 } uri => WithoutUserInfo(uri.GetLeftPart(UriPartial.Path)) + " (query hidden)", // it may carry anything
         Uri uri => WithoutUserInfo(uri.ToString()),
         TimeSpan span => span.ToString("c", CultureInfo.InvariantCulture),
         IEnumerable items => items.Cast<object>().Any() ? string.Join(", ", items.Cast<object>()) : "(none)",

@@ -24,4 +24,17 @@ public sealed partial class AuthenticatedHttpClientOptions
     /// <summary>Gets or sets the assertion credential, for <see cref="ClientAuthenticationMethod.PrivateKeyJwt"/> and <see cref="ClientAuthenticationMethod.ClientAssertionFile"/>.</summary>
     /// <value>An empty <see cref="ClientAssertionOptions"/>.</value>
     public ClientAssertionOptions ClientAssertion { get; set; } = new();
+
+    /// <summary>Gets or sets the grant the built-in token source uses.</summary>
+    /// <value>The default value is <see cref="TokenGrantType.ClientCredentials"/>.</value>
+    [EnumDataType(typeof(TokenGrantType), ErrorMessage = NotOneOf)]
+    public TokenGrantType GrantType { get; set; } = TokenGrantType.ClientCredentials;
+
+    /// <summary>
+    /// Gets or sets the initial refresh token, for <see cref="TokenGrantType.RefreshToken"/>: used until the server
+    /// rotates it, and only while the <see cref="IRefreshTokenStore"/> holds none for the client. Never logged, never
+    /// part of a message or a cache key.
+    /// </summary>
+    [SecretSetting]
+    public string? RefreshToken { get; set; }
 }

@@ -145,7 +145,8 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         }
 
         options.ValidateOnStart();
-        services.AddSingleton<IValidateOptions<AuthenticatedHttpClientOptions>>(new AuthenticatedHttpClientOptionsValidator(registration));
+        services.AddSingleton<IValidateOptions<AuthenticatedHttpClientOptions>>(sp =>
+            new AuthenticatedHttpClientOptionsValidator(registration, refreshTokensOnlyInMemory: sp.GetService<IRefreshTokenStore>() is null or InMemoryRefreshTokenStore));
 
         builder.AlwaysRedactCredentials();
         builder.ConfigureHttpClient((sp, client) =>
@@ -189,6 +190,7 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         services.TryAddSingleton<AuthenticatedHttp.Telemetry.Internal.AuthenticatedHttpMetrics>();
         services.AddSingleton<TokenCache>();
         services.TryAddSingleton<AuthorityMetadataCache>();
+        services.TryAddSingleton<IRefreshTokenStore, InMemoryRefreshTokenStore>();
         services.TryAddSingleton<IAccessTokenProvider, AccessTokenProvider>();
 
         // The back channel: its own client, never following redirects (a 307 would re-post the client secret elsewhere),

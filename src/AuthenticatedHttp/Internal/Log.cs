@@ -43,4 +43,7 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Warning, "Client '{ClientName}': the discovery document of {Authority} could not be read again ({Problem}); the one read before stays in use.", EventName = "DiscoveryFallingBackToCachedDocument")]
     public static partial void DiscoveryFallingBackToCachedDocument(ILogger logger, string clientName, string authority, string problem);
+
+    [LoggerMessage(13, LogLevel.Error, "Client '{ClientName}': the refresh token the server rotated could not be stored ({Store}); it is kept in memory, and a restart would start again from an already used one.", EventName = "RefreshTokenNotStored")]
+    public static partial void RefreshTokenNotStored(ILogger logger, Exception exception, string clientName, string store);
 }

@@ -59,6 +59,10 @@ public sealed class ClientCredentialsCacheKeyTests
     public void GetCacheKey_ClientIdWithSpaces_CannotCollideWithAnotherField() =>
         Assert.NotEqual(Key(o => o.ClientId = "a auth=ClientSecretPost"), Key(o => o.ClientId = "a"));
 
+    [Fact]
+    public void GetCacheKey_RefreshTokenGrant_HasNone_SoTheClientsTokensAreItsOwn() =>
+        Assert.Equal("(own slot)", Key(o => (o.GrantType, o.RefreshToken) = (TokenGrantType.RefreshToken, "rt")));
+
     private static string Key(Action<AuthenticatedHttpClientOptions> change)
     {
         var options = new AuthenticatedHttpClientOptions
@@ -70,7 +74,7 @@ public sealed class ClientCredentialsCacheKeyTests
             Resource = "https://api.example/",
         };
         change(options);
-        var source = new ClientCredentialsTokenSource(ClientCredentialsSettings.From(options), ResiliencePipeline.Empty, null!, null!, TimeProvider.System, NullLogger.Instance);
-        return source.GetCacheKey(TokenParameters.From(options).ToContext("orders", rejected: null));
+        var source = new ClientCredentialsTokenSource(ClientCredentialsSettings.From(options), ResiliencePipeline.Empty, null!, null!, null!, TimeProvider.System, NullLogger.Instance);
+        return source.GetCacheKey(TokenParameters.From(options).ToContext("orders", rejected: null)) ?? "(own slot)";
     }
 }

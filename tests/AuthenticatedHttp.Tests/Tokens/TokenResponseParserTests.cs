@@ -51,6 +51,10 @@ public sealed class TokenResponseParserTests
     [InlineData("""<html><body>Sign in</body></html>""", "not JSON")]
     [InlineData("""{"access_token":"abc",""", "not JSON")]
     [InlineData("", "empty body")]
+    [InlineData("""{"access_token":"abc","refresh_token":7}""", "'refresh_token' is not a non-empty string")]
+    [InlineData("""{"access_token":"abc","refresh_token":""}""", "'refresh_token' is not a non-empty string")]
+    [InlineData("{\"access_token\":\"abc\",\"refresh_token\":\"a\\u0001b\"}", "printable ASCII")]
+    [InlineData("""{"access_token":"abc","refresh_token":"a","refresh_token":"b"}""", "'refresh_token' more than once")]
     public void Parse_MalformedSuccessResponse_FailsPrecisely(string body, string expected)
     {
         var result = Parse(HttpStatusCode.OK, body);
@@ -60,6 +64,13 @@ public sealed class TokenResponseParserTests
         Assert.False(result.IsTransient);
         Assert.Contains(expected, result.Problem, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("""{"access_token":"abc","refresh_token":"tGzv3JOkF0XG5Qx2TlKWIA"}""", "tGzv3JOkF0XG5Qx2TlKWIA")]
+    [InlineData("""{"access_token":"abc","refresh_token":null}""", null)]
+    [InlineData("""{"access_token":"abc"}""", null)]
+    public void Parse_RefreshToken_IsReadWhenPresent(string body, string? refreshToken) =>
+        Assert.Equal(refreshToken, Parse(HttpStatusCode.OK, body).RefreshToken);
 
     [Fact]
     public void Parse_Http200WithErrorBody_IsAnOAuthFailure()

@@ -10,7 +10,12 @@ namespace AuthenticatedHttp.DependencyInjection.Internal;
 /// Validates one named client's options at host start. Each message names the client and the configuration key,
 /// and a configuration key that matches no option is an error rather than silently ignored.
 /// </summary>
-internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClientRegistration registration) : IValidateOptions<AuthenticatedHttpClientOptions>
+/// <param name="registration">The client.</param>
+/// <param name="refreshTokensOnlyInMemory">
+/// No <see cref="IRefreshTokenStore"/> of the user's own is registered, so the refresh_token grant cannot start without
+/// a configured <c>RefreshToken</c>.
+/// </param>
+internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClientRegistration registration, bool refreshTokensOnlyInMemory = true) : IValidateOptions<AuthenticatedHttpClientOptions>
 {
     private readonly string _clientName = registration.Name;
     private readonly IConfiguration? _configuration = registration.Configuration;
@@ -184,6 +189,19 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
             case ClientAuthenticationMethod.ClientAssertionFile when string.IsNullOrWhiteSpace(assertion.File):
                 failures.Add(Fail("ClientAssertion:File", "is required with ClientAuthentication ClientAssertionFile: the file another party keeps the signed assertion in"));
                 break;
+        }
+
+        if (options.GrantType == TokenGrantType.RefreshToken && string.IsNullOrEmpty(options.RefreshToken) && refreshTokensOnlyInMemory)
+        {
+            failures.Add(Fail(nameof(options.RefreshToken), "is required with GrantType RefreshToken (or register an IRefreshTokenStore that holds one)"));
+        }
+        else if (options.RefreshToken is { Length: > 0 } refreshToken && refreshToken.Any(c => c is < ' ' or > '~'))
+        {
+            failures.Add(Fail(nameof(options.RefreshToken), "may contain only printable ASCII characters (RFC 6749 Appendix A.17)"));
+        }
+        else if (!string.IsNullOrEmpty(options.RefreshToken) && options.GrantType != TokenGrantType.RefreshToken)
+        {
+            failures.Add(Fail(nameof(options.RefreshToken), "is set, but GrantType is ClientCredentials, which does not use it: set GrantType RefreshToken, or remove it"));
         }
 
         if (options.ClientAuthentication is ClientAuthenticationMethod.PrivateKeyJwt or ClientAuthenticationMethod.ClientAssertionFile && !string.IsNullOrEmpty(options.ClientSecret))

@@ -10,7 +10,8 @@ namespace AuthenticatedHttp.DependencyInjection.Internal;
 /// <remarks>
 /// Every scalar value is checked the way the binder would convert it; those that would not convert are left out of
 /// the binding and reported. <see cref="ClientAuthenticationMethod"/> also accepts the RFC 8414 spellings
-/// (<c>client_secret_basic</c>, <c>client_secret_post</c>).
+/// (<c>client_secret_basic</c>, <c>client_secret_post</c>, <c>private_key_jwt</c>), and <see cref="TokenGrantType"/> the
+/// grant_type values (<c>client_credentials</c>, <c>refresh_token</c>).
 /// </remarks>
 internal static class OptionsBinding
 {
@@ -19,6 +20,12 @@ internal static class OptionsBinding
         ["client_secret_basic"] = nameof(ClientAuthenticationMethod.ClientSecretBasic),
         ["client_secret_post"] = nameof(ClientAuthenticationMethod.ClientSecretPost),
         ["private_key_jwt"] = nameof(ClientAuthenticationMethod.PrivateKeyJwt),
+    };
+
+    private static readonly Dictionary<string, string> RfcGrantNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["client_credentials"] = nameof(TokenGrantType.ClientCredentials),
+        ["refresh_token"] = nameof(TokenGrantType.RefreshToken),
     };
 
     public static void Bind(IConfiguration section, AuthenticatedHttpClientOptions options)
@@ -32,7 +39,8 @@ internal static class OptionsBinding
             }
 
             var type = TargetType(key);
-            if (type == typeof(ClientAuthenticationMethod) && RfcAuthenticationNames.TryGetValue(value.Trim(), out var name))
+            if (type == typeof(ClientAuthenticationMethod) && RfcAuthenticationNames.TryGetValue(value.Trim(), out var name)
+                || type == typeof(TokenGrantType) && RfcGrantNames.TryGetValue(value.Trim(), out name))
             {
                 accepted[key] = name;
             }
@@ -71,7 +79,7 @@ internal static class OptionsBinding
         {
             return Enum.TryParse(type, value, ignoreCase: true, out _)
                 ? null
-                : $"is '{shown}', which is not one of: {string.Join(", ", Enum.GetNames(type))}{(type == typeof(ClientAuthenticationMethod) ? " (or client_secret_basic, client_secret_post, private_key_jwt)" : string.Empty)}";
+                : $"is '{shown}', which is not one of: {string.Join(", ", Enum.GetNames(type))}{(type == typeof(ClientAuthenticationMethod) ? " (or client_secret_basic, client_secret_post, private_key_jwt)" : type == typeof(TokenGrantType) ? " (or client_credentials, refresh_token)" : string.Empty)}";
         }
 
         if (type == typeof(TimeSpan))

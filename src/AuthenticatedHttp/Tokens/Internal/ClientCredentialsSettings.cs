@@ -1,7 +1,7 @@
 namespace AuthenticatedHttp.Tokens.Internal;
 
 /// <summary>
-/// What the client_credentials source needs from a client's options: where to ask and how to authenticate. The
+/// What the token endpoint source needs from a client's options: where to ask, how to authenticate, which grant. The
 /// request parameters (scopes, resource) come with each <see cref="TokenRequestContext"/>.
 /// </summary>
 internal sealed record ClientCredentialsSettings(
@@ -11,7 +11,9 @@ internal sealed record ClientCredentialsSettings(
     string? ClientSecret,
     ClientAuthenticationMethod Authentication,
     ClientAssertionOptions Assertion,
-    TimeSpan DefaultTokenLifetime)
+    TimeSpan DefaultTokenLifetime,
+    TokenGrantType Grant,
+    string? RefreshToken)
 {
     public static ClientCredentialsSettings From(AuthenticatedHttpClientOptions options) => new(
         options.TokenEndpoint,
@@ -20,9 +22,11 @@ internal sealed record ClientCredentialsSettings(
         options.ClientSecret,
         options.ClientAuthentication,
         options.ClientAssertion,
-        options.DefaultTokenLifetime);
+        options.DefaultTokenLifetime,
+        options.GrantType,
+        options.RefreshToken);
 
-    // The record's generated ToString would print the secret.
+    // The record's generated ToString would print the secret and the refresh token.
     public override string ToString() => $"{ClientId} at {Issuer}";
 
     /// <summary>Where tokens come from, for messages and the cache key: the token endpoint without its query, or the authority.</summary>

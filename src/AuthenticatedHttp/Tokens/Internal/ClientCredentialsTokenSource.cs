@@ -10,7 +10,10 @@ using Polly.Timeout;
 
 namespace AuthenticatedHttp.Tokens.Internal;
 
-/// <summary>The OAuth 2.0 client_credentials grant (RFC 6749 §4.4) against one token endpoint.</summary>
+/// <summary>
+/// An OAuth 2.0 token endpoint, configured or discovered: the client_credentials grant (RFC 6749 §4.4), or the
+/// refresh_token grant (§6) whose refresh token is used once and replaced by the rotated one at once.
+/// </summary>
 internal sealed class ClientCredentialsTokenSource : ITokenSource
 {
     private readonly ClientCredentialsSettings _settings;
@@ -19,19 +22,26 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly AuthorityMetadataCache _discovery;
+    private readonly IRefreshTokenStore _refreshTokens;
     private readonly AuthenticationHeaderValue? _basicCredentials;
     private string _endpointForMessages;
     private readonly Lock _keyGate = new();
     private AssertionSigningKey? _signingKey;
     private int _defaultLifetimeWarned;
 
+    // The refresh_token grant's state. The cache never runs two requests of one source at once, so no lock: the refresh
+    // token in use (null until read from the store or the configuration), and the last one the server refused.
+    private string? _refreshToken;
+    private string? _refusedRefreshToken;
+
     private const string JwtBearerAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
     private const int MaxAssertionBytes = 16 * 1024;
 
-    public ClientCredentialsTokenSource(ClientCredentialsSettings settings, ResiliencePipeline pipeline, IHttpClientFactory httpClientFactory, AuthorityMetadataCache discovery, TimeProvider time, ILogger logger)
+    public ClientCredentialsTokenSource(ClientCredentialsSettings settings, ResiliencePipeline pipeline, IHttpClientFactory httpClientFactory, AuthorityMetadataCache discovery, IRefreshTokenStore refreshTokens, TimeProvider time, ILogger logger)
     {
         _settings = settings;
         _discovery = discovery;
+        _refreshTokens = refreshTokens;
         _pipeline = pipeline;
         _httpClientFactory = httpClientFactory;
         _time = time;
@@ -74,10 +84,17 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
 
     /// <summary>
     /// The grant, the endpoint, the client id and how it authenticates, then the request parameters: everything that
-    /// decides which token the server issues, except the secret (a rotated secret keeps the cached token).
+    /// decides which token the server issues, except the secret (a rotated secret keeps the cached token). A
+    /// refresh_token grant has none: only the refresh token, a rotating secret, says whose token it is, so the client's
+    /// tokens are its own.
     /// </summary>
-    public string GetCacheKey(TokenRequestContext context)
+    public string? GetCacheKey(TokenRequestContext context)
     {
+        if (_settings.Grant == TokenGrantType.RefreshToken)
+        {
+            return null;
+        }
+
         var key = new StringBuilder("client_credentials ")
             .Append(_settings.TokenEndpoint is { } endpoint ? endpoint.AbsoluteUri : "authority=" + _settings.Authority!.AbsoluteUri)
             .Append(" client_id=").Append(Uri.EscapeDataString(_settings.ClientId))
@@ -102,7 +119,8 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         var clientName = context.ClientName;
         TokenRequestActivity.AttemptStarted();
         var (endpoint, discovered) = await ResolveEndpointAsync(clientName, cancellationToken).ConfigureAwait(false);
-        var (request, credential) = CreateRequest(context, endpoint);
+        var refreshToken = _settings.Grant == TokenGrantType.RefreshToken ? await CurrentRefreshTokenAsync(clientName, cancellationToken).ConfigureAwait(false) : null;
+        var (request, credential) = CreateRequest(context, endpoint, refreshToken);
         using var sending = request;
         var sentAt = _time.GetUtcNow();
         HttpResponseMessage response;
@@ -125,8 +143,20 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
             var result = TokenResponseParser.Parse(response.StatusCode, body, tooLarge, response.Content.Headers.ContentType?.MediaType);
             if (!result.IsSuccess)
             {
-                // The server chose the description; it must not echo this attempt's secret or assertion into a log.
-                throw Failure(clientName, result.FailureKind, result.Problem!, result.IsTransient, response.StatusCode, result.Error, Hide(result.ErrorDescription, credential), result.ErrorUri, RetryAfter(response));
+                if (refreshToken is not null && result.Error == "invalid_grant")
+                {
+                    // Spent, revoked or expired: the next attempt reads the store and the configuration again, in case
+                    // someone put a new one there.
+                    (_refusedRefreshToken, _refreshToken) = (refreshToken, null);
+                }
+
+                // The server chose the description; it must not echo this attempt's secret, assertion or refresh token into a log.
+                throw Failure(clientName, result.FailureKind, result.Problem!, result.IsTransient, response.StatusCode, result.Error, Hide(Hide(result.ErrorDescription, credential), refreshToken), result.ErrorUri, RetryAfter(response));
+            }
+
+            if (refreshToken is not null && result.RefreshToken is { } rotated && rotated != refreshToken)
+            {
+                await KeepRotatedRefreshTokenAsync(clientName, rotated).ConfigureAwait(false);
             }
 
             return new AccessToken(result.AccessToken!, ExpiresAt(clientName, result.AccessToken!, result.ExpiresIn, sentAt), sentAt);
@@ -158,6 +188,44 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         return (metadata.TokenEndpoint, metadata);
     }
 
+    /// <summary>
+    /// The refresh token to send: the one in use, else the store's, else the configured one; after an invalid_grant,
+    /// whichever of those differs from the refused one (an operator may have put a new one in either place).
+    /// </summary>
+    private async Task<string> CurrentRefreshTokenAsync(string clientName, CancellationToken cancellationToken)
+    {
+        if (_refreshToken is { } current)
+        {
+            return current;
+        }
+
+        var stored = await _refreshTokens.GetAsync(clientName, cancellationToken).ConfigureAwait(false);
+        var candidate = new[] { stored, _settings.RefreshToken }.FirstOrDefault(t => !string.IsNullOrEmpty(t) && t != _refusedRefreshToken)
+            ?? (string.IsNullOrEmpty(stored) ? _settings.RefreshToken : stored);
+        return _refreshToken = !string.IsNullOrEmpty(candidate) ? candidate : throw new TokenAcquisitionException(
+            clientName,
+            TokenFailureKind.Credential,
+            $"Client '{clientName}' has no refresh token: set RefreshToken, or put one in the IRefreshTokenStore. Not transient.",
+            isTransient: false);
+    }
+
+    /// <summary>
+    /// The old refresh token is spent the moment the server answered: the rotated one replaces it in memory first, so
+    /// nothing can send the old one again, then in the store. A store that fails costs a restart, not this token.
+    /// </summary>
+    private async Task KeepRotatedRefreshTokenAsync(string clientName, string rotated)
+    {
+        _refreshToken = rotated;
+        try
+        {
+            await _refreshTokens.SetAsync(clientName, rotated, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.RefreshTokenNotStored(_logger, ex, clientName, _refreshTokens.GetType().Name);
+        }
+    }
+
     /// <summary>A discovered endpoint that answers as if it were gone makes the next attempt read the document again.</summary>
     private void ForgetIfMoved(AuthorityMetadata? discovered, bool moved)
     {
@@ -176,9 +244,19 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     };
 
     /// <summary>The request for one attempt, and the credential it carries (to keep out of any message built from the answer).</summary>
-    private (HttpRequestMessage Request, string? Credential) CreateRequest(TokenRequestContext context, Uri endpoint)
+    private (HttpRequestMessage Request, string? Credential) CreateRequest(TokenRequestContext context, Uri endpoint, string? refreshToken)
     {
-        var form = new List<KeyValuePair<string, string>>(6 + context.ExtraParameters.Count) { new("grant_type", "client_credentials") };
+        var form = new List<KeyValuePair<string, string>>(7 + context.ExtraParameters.Count);
+        if (refreshToken is null)
+        {
+            form.Add(new("grant_type", "client_credentials"));
+        }
+        else
+        {
+            form.Add(new("grant_type", "refresh_token"));
+            form.Add(new("refresh_token", refreshToken));
+        }
+
         if (context.Scopes.Count > 0)
         {
             form.Add(new("scope", string.Join(' ', context.Scopes)));
@@ -345,16 +423,18 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
             message.Append(" (").Append(description).Append(')');
         }
 
-        message.Append(isTransient ? ". This is transient; a later attempt may succeed." : ". Not transient: " + Advice(kind, error, _settings.Authentication));
+        message.Append(isTransient ? ". This is transient; a later attempt may succeed." : ". Not transient: " + Advice(kind, error, _settings.Authentication, _settings.Grant));
         return new TokenAcquisitionException(clientName, kind, message.ToString(), isTransient, status, error, description, errorUri, retryAfter, inner);
     }
 
-    private static string Advice(TokenFailureKind kind, string? error, ClientAuthenticationMethod method) => (kind, error) switch
+    private static string Advice(TokenFailureKind kind, string? error, ClientAuthenticationMethod method, TokenGrantType grant) => (kind, error) switch
     {
+        (TokenFailureKind.OAuthError, "invalid_grant") when grant == TokenGrantType.RefreshToken =>
+            "the refresh token was revoked, has expired or was already used, so the grant it belonged to is over; obtain a new refresh token (the user or tenant must consent again) and put it in RefreshToken or the IRefreshTokenStore.",
         (TokenFailureKind.OAuthError, "invalid_client") => method is ClientAuthenticationMethod.ClientSecretBasic or ClientAuthenticationMethod.ClientSecretPost
             ? "check ClientId, ClientSecret and ClientAuthentication."
             : "check ClientId, the key the server has registered for the client (ClientAssertion) and ClientAuthentication.",
-        (TokenFailureKind.OAuthError, "unauthorized_client") => "the client is not allowed to use the client_credentials grant.",
+        (TokenFailureKind.OAuthError, "unauthorized_client") => $"the client is not allowed to use the {(grant == TokenGrantType.RefreshToken ? "refresh_token" : "client_credentials")} grant.",
         (TokenFailureKind.OAuthError, "invalid_scope") => "check Scope against what the client may request.",
         (TokenFailureKind.OAuthError, "invalid_target") => "check Resource.",
         (TokenFailureKind.OAuthError, "invalid_grant" or "unsupported_grant_type") => "the server does not accept this grant for this client.",

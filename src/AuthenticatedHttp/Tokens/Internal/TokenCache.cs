@@ -18,7 +18,8 @@ internal sealed class TokenCache(
     ILoggerFactory loggerFactory,
     RefreshJitter jitter,
     AuthenticatedHttpMetrics metrics,
-    AuthorityMetadataCache discovery) : IDisposable
+    AuthorityMetadataCache discovery,
+    IRefreshTokenStore refreshTokens) : IDisposable
 {
     private readonly ConcurrentDictionary<object, TokenSlot> _slots = new();
     private readonly ConcurrentDictionary<string, ClientSlot> _clients = new(StringComparer.Ordinal);
@@ -44,6 +45,7 @@ internal sealed class TokenCache(
             registration.TokenEndpointPipeline ?? TokenEndpointPipeline.Create(options.TokenEndpointResilience, time),
             httpClientFactory,
             discovery,
+            refreshTokens,
             time,
             _logger);
         var parameters = TokenParameters.From(options);

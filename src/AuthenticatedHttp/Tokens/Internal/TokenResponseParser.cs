@@ -9,6 +9,7 @@ namespace AuthenticatedHttp.Tokens.Internal;
 internal readonly record struct TokenEndpointResult(
     string? AccessToken,
     TimeSpan? ExpiresIn,
+    string? RefreshToken,
     TokenFailureKind FailureKind,
     bool IsTransient,
     string? Error,
@@ -18,11 +19,11 @@ internal readonly record struct TokenEndpointResult(
 {
     public bool IsSuccess => AccessToken is not null;
 
-    public static TokenEndpointResult Success(string accessToken, TimeSpan? expiresIn) =>
-        new(accessToken, expiresIn, default, false, null, null, null, null);
+    public static TokenEndpointResult Success(string accessToken, TimeSpan? expiresIn, string? refreshToken = null) =>
+        new(accessToken, expiresIn, refreshToken, default, false, null, null, null, null);
 
     public static TokenEndpointResult Failure(TokenFailureKind kind, bool isTransient, string problem, string? error = null, string? description = null, Uri? errorUri = null) =>
-        new(null, null, kind, isTransient, error, description, errorUri, problem);
+        new(null, null, null, kind, isTransient, error, description, errorUri, problem);
 }
 
 /// <summary>
@@ -114,7 +115,7 @@ internal static class TokenResponseParser
 
     private static TokenEndpointResult ReadToken(JsonElement json)
     {
-        JsonElement accessToken = default, tokenType = default, expiresIn = default;
+        JsonElement accessToken = default, tokenType = default, expiresIn = default, refreshToken = default;
         foreach (var property in json.EnumerateObject())
         {
             // A second access_token (or token_type, expires_in) makes the response ambiguous: refuse it rather than guess.
@@ -130,6 +131,7 @@ internal static class TokenResponseParser
                 "access_token" => !Take(ref accessToken, property.Value),
                 "token_type" => !Take(ref tokenType, property.Value),
                 "expires_in" => !Take(ref expiresIn, property.Value),
+                "refresh_token" => !Take(ref refreshToken, property.Value),
                 _ => false,
             };
             if (duplicate)
@@ -182,7 +184,18 @@ internal static class TokenResponseParser
             return Malformed(problem!);
         }
 
-        return TokenEndpointResult.Success(token, lifetime);
+        string? refresh = null;
+        if (refreshToken.ValueKind is not JsonValueKind.Undefined and not JsonValueKind.Null)
+        {
+            // RFC 6749 Appendix A.17: 1*VSCHAR. Anything else cannot be sent back in a form as it came.
+            refresh = refreshToken.ValueKind == JsonValueKind.String ? ReadString(refreshToken) : null;
+            if (refresh is null || refresh.Length == 0 || refresh.Any(c => c is < ' ' or > '~'))
+            {
+                return Malformed("the token response's 'refresh_token' is not a non-empty string of printable ASCII characters (RFC 6749 Appendix A.17)");
+            }
+        }
+
+        return TokenEndpointResult.Success(token, lifetime, refresh);
     }
 
     private static bool Take(ref JsonElement target, JsonElement value)
