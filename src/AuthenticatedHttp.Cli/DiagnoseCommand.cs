@@ -72,7 +72,12 @@ internal static class DiagnoseCommand
             return Usage.BadArguments;
         }
 
-        report.Redact(configuration.Settings[nameof(AuthenticatedHttpClientOptions.ClientSecret)]);
+        // Every credential setting (the client secret, an inline key, a password, a refresh token): by the shared key list.
+        foreach (var key in AuthenticatedHttpClientKeys.All.Where(AuthenticatedHttpClientKeys.IsSecret))
+        {
+            report.Redact(configuration.Settings[key]);
+        }
+
         foreach (var source in configuration.Sources)
         {
             report.Field("Source", source);
@@ -89,6 +94,12 @@ internal static class DiagnoseCommand
         services.AddAuthenticatedHttpClient(ClientName, configuration.Settings);
         var origin = new Uri(url.GetLeftPart(UriPartial.Authority) + "/");
         services.Configure<AuthenticatedHttpClientOptions>(ClientName, o => o.BaseAddress ??= origin);
+
+        // The library does not say which discovery document answered or what its assertion claimed: watch its token
+        // endpoint client instead (DiagnoseTokenEndpointObserver observes only, and keeps no credential).
+        var exchanges = new DiagnoseExchangeLog();
+        services.AddHttpClient(AuthenticatedHttpClientOptions.TokenEndpointHttpClientName)
+            .AddHttpMessageHandler(() => new DiagnoseTokenEndpointObserver(exchanges));
         await using var provider = services.BuildServiceProvider();
 
         AuthenticatedHttpClientOptions clientOptions;
@@ -121,7 +132,9 @@ internal static class DiagnoseCommand
             report.Setting(key, value, source, ref settingGroup);
         }
 
-        var result = await SendAsync(provider, clientOptions, options, report, logs, cancellationToken);
+        report.Field("Credential", DiagnoseCredential.Describe(clientOptions));
+
+        var result = await SendAsync(provider, clientOptions, options, report, logs, exchanges, cancellationToken);
 
         report.Heading(options.Verbose ? "Log events of the library" : "Log events");
         if (!options.Verbose)
@@ -139,7 +152,7 @@ internal static class DiagnoseCommand
         return result;
     }
 
-    private static async Task<int> SendAsync(ServiceProvider provider, AuthenticatedHttpClientOptions clientOptions, DiagnoseOptions options, DiagnoseReport report, LogCapturingProvider logs, CancellationToken cancellationToken)
+    private static async Task<int> SendAsync(ServiceProvider provider, AuthenticatedHttpClientOptions clientOptions, DiagnoseOptions options, DiagnoseReport report, LogCapturingProvider logs, DiagnoseExchangeLog exchanges, CancellationToken cancellationToken)
     {
         var time = provider.GetRequiredService<TimeProvider>();
         var tokens = provider.GetRequiredService<IAccessTokenProvider>();
@@ -147,20 +160,31 @@ internal static class DiagnoseCommand
         // The token first, through the client's own slot (the handler then uses it), so its failure is told apart
         // from the request's.
         report.Heading("2. Token");
-        AccessToken first;
+        AccessToken? first = null;
+        TokenAcquisitionException? failure = null;
         try
         {
             first = await tokens.GetTokenAsync(ClientName, cancellationToken);
         }
         catch (TokenAcquisitionException ex)
         {
+            failure = ex;
+        }
+
+        // The exchanges first, whatever the outcome: a refused assertion is diagnosed by its claims.
+        var sent = exchanges.TakeNew();
+        report.Endpoints(clientOptions, sent);
+        report.TokenRequests(sent, clientOptions, time.GetUtcNow());
+        if (first is null)
+        {
             report.Field("Obtained", "no: the request was not sent");
-            report.TokenFailure(ex);
+            report.TokenFailure(failure!);
             return Usage.NoToken;
         }
 
         report.Redact(first.Value);
-        report.Token(first, clientOptions.TokenEndpoint, TokenRequests(logs), time.GetUtcNow());
+        var endpoint = sent.LastOrDefault(e => !e.IsDiscovery)?.Url ?? DiagnoseReport.PathOnly(clientOptions.TokenEndpoint);
+        report.Token(first, endpoint, TokenRequests(logs), time.GetUtcNow());
 
         report.Heading("3. Response");
         var url = options.Url!;
@@ -176,6 +200,7 @@ internal static class DiagnoseCommand
         {
             // The API rejected the token and no new one could be obtained for the one resend.
             report.Field("Sent", "once; the API rejected the token and no new token could be obtained to resend");
+            report.TokenRequests(exchanges.TakeNew(), clientOptions, time.GetUtcNow());
             report.TokenFailure(ex);
             return Usage.NoToken;
         }
@@ -226,6 +251,7 @@ internal static class DiagnoseCommand
             if (renewed is not null)
             {
                 report.Line("  Renewed token:");
+                report.TokenRequests(exchanges.TakeNew(), clientOptions, time.GetUtcNow());
                 report.TokenDetails(renewed, time.GetUtcNow());
             }
 

@@ -59,9 +59,9 @@ internal sealed class DiagnoseReport(TextWriter output)
         Line($"  {name,-33} {value}  [{source}]");
     }
 
-    public void Token(AccessToken token, Uri? tokenEndpoint, int tokenRequests, DateTimeOffset now)
+    public void Token(AccessToken token, string tokenEndpoint, int tokenRequests, DateTimeOffset now)
     {
-        Field("Obtained", Invariant($"yes, from {PathOnly(tokenEndpoint)} ({tokenRequests} token request{(tokenRequests == 1 ? string.Empty : "s")})"));
+        Field("Obtained", Invariant($"yes, from {tokenEndpoint} ({tokenRequests} token request{(tokenRequests == 1 ? string.Empty : "s")})"));
         TokenDetails(token, now);
     }
 
@@ -152,6 +152,92 @@ internal sealed class DiagnoseReport(TextWriter output)
         }
     }
 
+    /// <summary>
+    /// Where the token endpoint came from: the configured URL, or the discovery document that answered and the endpoint
+    /// it named (seen as the token request's URL, since only the library reads the document).
+    /// </summary>
+    public void Endpoints(AuthenticatedHttpClientOptions options, IReadOnlyList<DiagnoseExchange> exchanges)
+    {
+        var tokenRequest = exchanges.LastOrDefault(e => !e.IsDiscovery);
+        if (options.Authority is not { } authority)
+        {
+            Field("Token endpoint", $"{PathOnly(options.TokenEndpoint)} (configured TokenEndpoint)");
+            return;
+        }
+
+        Field("Authority", PathOnly(authority));
+        var documents = exchanges.Where(e => e.IsDiscovery).ToArray();
+        if (documents.Length == 0)
+        {
+            Field("Discovery", "no document requested (see the failure below)");
+        }
+
+        foreach (var document in documents)
+        {
+            Field("Discovery", $"GET {document.Url}: {document.Outcome}{(document.Succeeded ? " (this document answered)" : string.Empty)}");
+        }
+
+        var answered = Array.Find(documents, d => d.Succeeded);
+        Field("Token endpoint", tokenRequest is null
+            ? "(none: no token request was sent, see the failure below)"
+            : $"{tokenRequest.Url} (named by {(answered is null ? "the discovery document" : answered.Url)})");
+    }
+
+    /// <summary>The token requests, each with its grant and how it authenticated the client, then the last one's assertion decoded.</summary>
+    public void TokenRequests(IReadOnlyList<DiagnoseExchange> exchanges, AuthenticatedHttpClientOptions options, DateTimeOffset now)
+    {
+        var posts = exchanges.Where(e => !e.IsDiscovery).ToArray();
+        foreach (var post in posts)
+        {
+            Field("Token request", $"{post.Method} {post.Url}: {post.Outcome}");
+            Field("  grant_type", post.GrantType is null ? "(none)" : Clean(post.GrantType));
+            Field("  credential", post.Credential is null ? "(no form)" : Clean(post.Credential));
+        }
+
+        if (Array.FindLast(posts, p => p.Assertion is not null) is not { Assertion: { } assertion } carrier)
+        {
+            if (posts.Any(p => p.Credential?.StartsWith("client_assertion", StringComparison.Ordinal) == true))
+            {
+                Field("Client assertion", "not a compact JWS with JSON header and claims: nothing to decode");
+            }
+
+            return;
+        }
+
+        Field("Client assertion", Invariant($"{assertion.Length} chars, decoded from {(posts.Length == 1 ? "the" : "the last")} token request; signature not shown, not checked:"));
+        Field("  alg", Shown(assertion.Algorithm));
+        Field("  kid", Shown(assertion.KeyId));
+        Field("  typ", Shown(assertion.Type));
+        if (assertion.CertificateThumbprint is { } thumbprint)
+        {
+            Field("  x5t#S256", Shown(thumbprint));
+        }
+
+        if (assertion.OtherHeaderNames.Count > 0)
+        {
+            Field("  header also has", string.Join(", ", assertion.OtherHeaderNames.Select(Shown)) + " (values not shown)");
+        }
+
+        var clientId = options.ClientId;
+        Field("  iss", Shown(assertion.Issuer) + ClientIdCheck(assertion.Issuer, clientId));
+        Field("  sub", Shown(assertion.Subject) + ClientIdCheck(assertion.Subject, clientId));
+        Field("  aud", assertion.Audiences.Count == 0 ? "(none)" : string.Join(' ', assertion.Audiences.Select(a => Shown(a) + AudienceCheck(a, carrier.Url, options))));
+        Field("  iat", assertion.IssuedAt is { } iat ? Time(iat) : "(none)");
+        if (assertion.NotBefore is { } nbf)
+        {
+            Field("  nbf", Time(nbf));
+        }
+
+        Field("  exp", assertion.ExpiresAt is not { } exp ? "(none)"
+            : Time(exp) + " (" + (assertion.IssuedAt is { } issued ? $"lifetime {Seconds(exp - issued)}; " : string.Empty)
+                + (exp > now ? $"expires in {Seconds(exp - now)})" : $"expired {Seconds(now - exp)} ago by the local clock)"));
+        Field("  jti", Shown(assertion.Id));
+        if (assertion.OtherClaimNames.Count > 0)
+        {
+            Field("  claims also has", string.Join(", ", assertion.OtherClaimNames.Select(Shown)) + " (values not shown)");
+        }
+    }
+
     public static string PathOnly(Uri? uri) =>
         uri is null ? "(none)" : uri.GetLeftPart(UriPartial.Path) + (string.IsNullOrEmpty(uri.Query) ? string.Empty : "?(query not shown)");
 
@@ -163,6 +249,27 @@ internal sealed class DiagnoseReport(TextWriter output)
     public static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
 
     public static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>RFC 7523 §3: an assertion authenticating the client has its client id as <c>iss</c> and <c>sub</c>.</summary>
+    private static string ClientIdCheck(string? value, string? clientId) =>
+        value is null || clientId is null ? string.Empty
+        : string.Equals(value, clientId, StringComparison.Ordinal) ? " (the ClientId)"
+        : " (not the ClientId: RFC 7523 wants the client id here)";
+
+    /// <summary>Which URL the audience is: providers differ on whether they want the token endpoint or their issuer.</summary>
+    private static string AudienceCheck(string audience, string tokenEndpoint, AuthenticatedHttpClientOptions options)
+    {
+        static bool Same(string? a, string? b) => a is not null && b is not null && string.Equals(a.TrimEnd('/'), b.TrimEnd('/'), StringComparison.Ordinal);
+        return Same(audience, tokenEndpoint) ? " (the token endpoint)"
+            : Same(audience, options.Authority?.AbsoluteUri) ? " (the Authority)"
+            : Same(audience, options.ClientAssertion.Audience) ? " (ClientAssertion:Audience)"
+            : options.Authority is null ? " (not the token endpoint)"
+            : " (neither the token endpoint nor the Authority)";
+    }
+
+    /// <summary>A decoded value for display: control characters replaced and a runaway value cut, since it may come from a file another party writes.</summary>
+    private static string Shown(string? value) =>
+        value is null ? "(none)" : Clean(value.Length > 200 ? value[..200] + "…" : value);
 
     /// <summary>Server-sent text with control characters replaced, so a header cannot rewrite the terminal.</summary>
     private static string Clean(string text) => string.Create(text.Length, text, static (span, source) =>
