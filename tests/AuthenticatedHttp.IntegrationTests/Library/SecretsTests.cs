@@ -10,7 +10,7 @@ namespace AuthenticatedHttp.IntegrationTests.Library;
 
 /// <summary>
 /// Runs the integration scenarios with every log level, every trace source and every meter captured, and proves that no
-/// sentinel secret (client secret, its Basic form, or any token issued) shows up anywhere.
+/// sentinel secret (client secret, its Basic form, any token issued, or any refresh token) shows up anywhere.
 /// </summary>
 [Collection(nameof(TimingSensitive))]
 public sealed class SecretsTests
@@ -128,7 +128,30 @@ public sealed class SecretsTests
         await host.Client.PostAsync("six", ct); // retried through the pipeline
         Snapshot();
 
-        foreach (var record in host.Logs.GetSnapshot())
+        // The refresh_token grant: rotations, then a server that echoes the refresh token it refuses.
+        var refreshTokens = new List<string> { server.IssueRefreshToken(ClientId) };
+        await using var grantHost = await LibraryHost.StartAsync(
+            server,
+            new() { ["ClientId"] = ClientId, ["ClientSecret"] = Secret, ["GrantType"] = "RefreshToken", ["RefreshToken"] = refreshTokens[0], ["RenewalCoolDown"] = "00:00:00" });
+        await grantHost.Client.PostAsync("seven", ct);
+        server.RevokeAllTokens();
+        await grantHost.Client.PostAsync("eight", ct);
+        server.RevokeAllTokens();
+        server.TokenEndpointInterceptor = async context =>
+        {
+            var form = await context.Request.ReadFormAsync(ct);
+            refreshTokens.Add(form["refresh_token"].ToString()); // the rotated one the client holds now
+            context.Response.StatusCode = 400;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync($"{{\"error\":\"invalid_grant\",\"error_description\":\"refresh token {form["refresh_token"]} was revoked\"}}", ct);
+            return true;
+        };
+        var refused = await Assert.ThrowsAsync<TokenAcquisitionException>(() => grantHost.Client.PostAsync("nine", ct));
+        captured.AppendLine(refused.ToString()).AppendLine(refused.ErrorDescription);
+        server.TokenEndpointInterceptor = null;
+        Assert.Contains("***", refused.ErrorDescription, StringComparison.Ordinal);
+
+        foreach (var record in host.Logs.GetSnapshot().Concat(grantHost.Logs.GetSnapshot()))
         {
             captured.AppendLine(record.Message).AppendLine(record.Exception?.ToString());
             foreach (var (key, value) in record.StructuredState ?? [])
@@ -143,6 +166,12 @@ public sealed class SecretsTests
         Assert.Contains("Request Headers", everything, StringComparison.Ordinal); // the factory's Trace header logs were captured
         Assert.DoesNotContain(Secret, everything, StringComparison.Ordinal);
         Assert.DoesNotContain(basic, everything, StringComparison.Ordinal);
+        Assert.Equal(2, refreshTokens.Distinct().Count()); // the initial one and the rotated one the server was sent
+        foreach (var refreshToken in refreshTokens)
+        {
+            Assert.DoesNotContain(refreshToken, everything, StringComparison.Ordinal);
+        }
+
         foreach (var token in tokens)
         {
             Assert.DoesNotContain(token, everything, StringComparison.Ordinal);
