@@ -113,7 +113,8 @@ public static class AuthenticatedHttpClientKeys
     private static PropertyInfo[] Properties([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type) =>
         type.GetProperties(BindingFlags.Public | BindingFlags.Instance);
 
-    private static string Show(object? value) => value switch
+    /// <summary>A setting's value as shown in messages and descriptions: invariant, durations as <c>[d.]hh:mm:ss</c>.</summary>
+    internal static string Show(object? value) => value switch
     {
         null => "(not set)",
         string text => text,

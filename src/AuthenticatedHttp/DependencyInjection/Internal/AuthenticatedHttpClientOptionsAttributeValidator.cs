@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 namespace AuthenticatedHttp.DependencyInjection.Internal;
 
 /// <summary>
-/// The rules written as attributes on the options (<c>[Range]</c>, <c>[EnumDataType]</c>, <c>[Required]</c>), checked by
+/// The rules written as attributes on the options (<c>[SettingRange]</c>, <c>[EnumDataType]</c>, <c>[Required]</c>), checked by
 /// code the options source generator writes: one place for each range, next to the property it bounds.
 /// </summary>
 [OptionsValidator]

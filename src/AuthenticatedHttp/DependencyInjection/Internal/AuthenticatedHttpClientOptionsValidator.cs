@@ -87,13 +87,13 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
             failures.Add(Fail(nameof(options.AllowedOrigins), "is empty and BaseAddress is not set, so no origin may receive the token; set BaseAddress or list the origins"));
         }
 
-        if (builtInGrant && string.IsNullOrWhiteSpace(options.ClientId))
-        {
-            failures.Add(Fail(nameof(options.ClientId), "is required"));
-        }
-
         if (builtInGrant)
         {
+            if (string.IsNullOrWhiteSpace(options.ClientId))
+            {
+                failures.Add(Fail(nameof(options.ClientId), "is required"));
+            }
+
             CheckCredential(failures, options);
         }
 
@@ -284,7 +284,7 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
         return previous[b.Length];
     }
 
-    private static string Show(object? value) => SettingRangeAttribute.Show(value);
+    private static string Show(object? value) => AuthenticatedHttpClientKeys.Show(value);
 
     private string Fail(string key, string problem) => $"AuthenticatedHttp client '{_clientName}': {Key(key)} {problem}.";
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using AuthenticatedHttp.Tokens.Internal;
 using Microsoft.Extensions.Configuration;
 
 namespace AuthenticatedHttp.DependencyInjection.Internal;
@@ -15,19 +16,6 @@ namespace AuthenticatedHttp.DependencyInjection.Internal;
 /// </remarks>
 internal static class OptionsBinding
 {
-    private static readonly Dictionary<string, string> RfcAuthenticationNames = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["client_secret_basic"] = nameof(ClientAuthenticationMethod.ClientSecretBasic),
-        ["client_secret_post"] = nameof(ClientAuthenticationMethod.ClientSecretPost),
-        ["private_key_jwt"] = nameof(ClientAuthenticationMethod.PrivateKeyJwt),
-    };
-
-    private static readonly Dictionary<string, string> RfcGrantNames = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["client_credentials"] = nameof(TokenGrantType.ClientCredentials),
-        ["refresh_token"] = nameof(TokenGrantType.RefreshToken),
-    };
-
     public static void Bind(IConfiguration section, AuthenticatedHttpClientOptions options)
     {
         var accepted = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
@@ -39,8 +27,7 @@ internal static class OptionsBinding
             }
 
             var type = TargetType(key);
-            if (type == typeof(ClientAuthenticationMethod) && RfcAuthenticationNames.TryGetValue(value.Trim(), out var name)
-                || type == typeof(TokenGrantType) && RfcGrantNames.TryGetValue(value.Trim(), out name))
+            if (RfcSpellings(type)?.TryGetValue(value.Trim(), out var name) == true)
             {
                 accepted[key] = name;
             }
@@ -65,6 +52,12 @@ internal static class OptionsBinding
         }
     }
 
+    /// <summary>The RFC spellings accepted for an enumeration's names, if it has them.</summary>
+    private static IReadOnlyDictionary<string, string>? RfcSpellings(Type? type) =>
+        type == typeof(ClientAuthenticationMethod) ? OAuthNames.AuthenticationMethods
+        : type == typeof(TokenGrantType) ? OAuthNames.Grants
+        : null;
+
     /// <summary>The type of the scalar setting a key binds to, when the binder converts it from text; otherwise null.</summary>
     private static Type? TargetType(string key) =>
         AuthenticatedHttpClientKeys.Find(key)?.ValueType is { } type && (type.IsEnum || type == typeof(TimeSpan) || type == typeof(int) || type == typeof(double) || type == typeof(bool))
@@ -79,7 +72,7 @@ internal static class OptionsBinding
         {
             return Enum.TryParse(type, value, ignoreCase: true, out _)
                 ? null
-                : $"is '{shown}', which is not one of: {string.Join(", ", Enum.GetNames(type))}{(type == typeof(ClientAuthenticationMethod) ? " (or client_secret_basic, client_secret_post, private_key_jwt)" : type == typeof(TokenGrantType) ? " (or client_credentials, refresh_token)" : string.Empty)}";
+                : $"is '{shown}', which is not one of: {string.Join(", ", Enum.GetNames(type))}{(RfcSpellings(type) is { } spellings ? $" (or {string.Join(", ", spellings.Keys)})" : string.Empty)}";
         }
 
         if (type == typeof(TimeSpan))

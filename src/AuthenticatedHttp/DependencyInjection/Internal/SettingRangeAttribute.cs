@@ -32,7 +32,5 @@ internal sealed class SettingRangeAttribute : ValidationAttribute
     public override bool IsValid(object? value) => value is null || Minimum.CompareTo(value) <= 0 && Maximum.CompareTo(value) >= 0;
 
     public override string FormatErrorMessage(string name) =>
-        string.Format(CultureInfo.InvariantCulture, ErrorMessageString, name, Show(Minimum), Show(Maximum));
-
-    internal static string Show(object? value) => value is TimeSpan span ? span.ToString("c", CultureInfo.InvariantCulture) : Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty;
+        string.Format(CultureInfo.InvariantCulture, ErrorMessageString, name, AuthenticatedHttpClientKeys.Show(Minimum), AuthenticatedHttpClientKeys.Show(Maximum));
 }

@@ -13,19 +13,11 @@ internal sealed record AuthorityMetadata(
     Uri DocumentUrl,
     DateTimeOffset FetchedAt)
 {
-    /// <summary>The RFC 8414 name of <paramref name="method"/>: an assertion file is sent as a <c>private_key_jwt</c> too.</summary>
-    public static string MethodName(ClientAuthenticationMethod method) => method switch
-    {
-        ClientAuthenticationMethod.ClientSecretPost => "client_secret_post",
-        ClientAuthenticationMethod.PrivateKeyJwt or ClientAuthenticationMethod.ClientAssertionFile => "private_key_jwt",
-        _ => "client_secret_basic",
-    };
-
     /// <summary>
     /// Whether the authority accepts <paramref name="method"/>. A document without the list says nothing, and is taken
     /// at its word only for what RFC 8414 §2 makes the default (<c>client_secret_basic</c>) — and, since many providers
     /// leave the member out while accepting more, for every method: the token endpoint will say if it does not.
     /// </summary>
     public bool Accepts(ClientAuthenticationMethod method) =>
-        AuthenticationMethods is null || AuthenticationMethods.Contains(MethodName(method), StringComparer.Ordinal);
+        AuthenticationMethods is null || AuthenticationMethods.Contains(OAuthNames.Of(method), StringComparer.Ordinal);
 }

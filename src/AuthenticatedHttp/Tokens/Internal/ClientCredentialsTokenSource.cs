@@ -95,7 +95,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
             return null;
         }
 
-        var key = new StringBuilder("client_credentials ")
+        var key = new StringBuilder(OAuthNames.Of(TokenGrantType.ClientCredentials)).Append(' ')
             .Append(_settings.TokenEndpoint is { } endpoint ? endpoint.AbsoluteUri : "authority=" + _settings.Authority!.AbsoluteUri)
             .Append(" client_id=").Append(Uri.EscapeDataString(_settings.ClientId))
             .Append(" auth=").Append(_settings.Authentication)
@@ -131,8 +131,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         }
         catch (HttpRequestException ex)
         {
-            var moved = discovered is not null && ex.HttpRequestError is HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError;
-            ForgetIfMoved(discovered, moved);
+            var moved = ForgetIfMoved(discovered, ex.HttpRequestError is HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError);
             throw Failure(clientName, TokenFailureKind.NetworkError, $"the token endpoint could not be reached ({ex.HttpRequestError}){(moved ? "; the discovery document will be read again" : string.Empty)}", isTransient: true, inner: ex);
         }
 
@@ -151,7 +150,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
                 }
 
                 // The server chose the description; it must not echo this attempt's secret, assertion or refresh token into a log.
-                throw Failure(clientName, result.FailureKind, result.Problem!, result.IsTransient, response.StatusCode, result.Error, Hide(Hide(result.ErrorDescription, credential), refreshToken), result.ErrorUri, RetryAfter(response));
+                throw Failure(clientName, result.FailureKind, result.Problem!, result.IsTransient, response.StatusCode, result.Error, Hide(result.ErrorDescription, credential, refreshToken), result.ErrorUri, RetryAfter(response));
             }
 
             if (refreshToken is not null && result.RefreshToken is { } rotated && rotated != refreshToken)
@@ -181,7 +180,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
             throw new TokenAcquisitionException(
                 clientName,
                 TokenFailureKind.Discovery,
-                $"Client '{clientName}' cannot authenticate to the token endpoint of {_settings.Issuer}: its discovery document lists token_endpoint_auth_methods_supported {string.Join(", ", metadata.AuthenticationMethods!)}, without {AuthorityMetadata.MethodName(_settings.Authentication)} (ClientAuthentication {_settings.Authentication}). Not transient: set ClientAuthentication to a method the authority lists, or register the client for this one.",
+                $"Client '{clientName}' cannot authenticate to the token endpoint of {_settings.Issuer}: its discovery document lists token_endpoint_auth_methods_supported {string.Join(", ", metadata.AuthenticationMethods!)}, without {OAuthNames.Of(_settings.Authentication)} (ClientAuthentication {_settings.Authentication}). Not transient: set ClientAuthentication to a method the authority lists, or register the client for this one.",
                 isTransient: false);
         }
 
@@ -199,10 +198,10 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
             return current;
         }
 
-        var stored = await _refreshTokens.GetAsync(clientName, cancellationToken).ConfigureAwait(false);
-        var candidate = new[] { stored, _settings.RefreshToken }.FirstOrDefault(t => !string.IsNullOrEmpty(t) && t != _refusedRefreshToken)
-            ?? (string.IsNullOrEmpty(stored) ? _settings.RefreshToken : stored);
-        return _refreshToken = !string.IsNullOrEmpty(candidate) ? candidate : throw new TokenAcquisitionException(
+        string?[] candidates = [await _refreshTokens.GetAsync(clientName, cancellationToken).ConfigureAwait(false), _settings.RefreshToken];
+        return _refreshToken = candidates.FirstOrDefault(t => !string.IsNullOrEmpty(t) && t != _refusedRefreshToken)
+            ?? candidates.FirstOrDefault(t => !string.IsNullOrEmpty(t))
+            ?? throw new TokenAcquisitionException(
             clientName,
             TokenFailureKind.Credential,
             $"Client '{clientName}' has no refresh token: set RefreshToken, or put one in the IRefreshTokenStore. Not transient.",
@@ -227,12 +226,16 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     }
 
     /// <summary>A discovered endpoint that answers as if it were gone makes the next attempt read the document again.</summary>
-    private void ForgetIfMoved(AuthorityMetadata? discovered, bool moved)
+    /// <returns>Whether the document was forgotten.</returns>
+    private bool ForgetIfMoved(AuthorityMetadata? discovered, bool looksMoved)
     {
-        if (discovered is not null && moved)
+        if (discovered is null || !looksMoved)
         {
-            _discovery.Invalidate(_settings.Authority!, discovered);
+            return false;
         }
+
+        _discovery.Invalidate(_settings.Authority!, discovered);
+        return true;
     }
 
     /// <summary>RFC 9110 §10.2.3: seconds or an HTTP date; a date in the past means "now".</summary>
@@ -246,14 +249,9 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     /// <summary>The request for one attempt, and the credential it carries (to keep out of any message built from the answer).</summary>
     private (HttpRequestMessage Request, string? Credential) CreateRequest(TokenRequestContext context, Uri endpoint, string? refreshToken)
     {
-        var form = new List<KeyValuePair<string, string>>(7 + context.ExtraParameters.Count);
-        if (refreshToken is null)
+        var form = new List<KeyValuePair<string, string>>(7 + context.ExtraParameters.Count) { new("grant_type", OAuthNames.Of(_settings.Grant)) };
+        if (refreshToken is not null)
         {
-            form.Add(new("grant_type", "client_credentials"));
-        }
-        else
-        {
-            form.Add(new("grant_type", "refresh_token"));
             form.Add(new("refresh_token", refreshToken));
         }
 
@@ -356,9 +354,19 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
             isTransient: true);
     }
 
-    /// <summary>A server may echo what it was sent; the secret or assertion never reaches a message.</summary>
-    private static string? Hide(string? description, string? credential) =>
-        description is null || string.IsNullOrEmpty(credential) ? description : description.Replace(credential, "***", StringComparison.Ordinal);
+    /// <summary>A server may echo what it was sent; the secret, assertion or refresh token never reaches a message.</summary>
+    private static string? Hide(string? description, params ReadOnlySpan<string?> sent)
+    {
+        foreach (var secret in sent)
+        {
+            if (description is not null && !string.IsNullOrEmpty(secret))
+            {
+                description = description.Replace(secret, "***", StringComparison.Ordinal);
+            }
+        }
+
+        return description;
+    }
 
     /// <summary>Reads at most <see cref="TokenResponseParser.MaxResponseBytes"/>; a longer body is refused, never buffered whole.</summary>
     private async Task<(byte[] Body, bool TooLarge)> ReadCappedAsync(string clientName, HttpContent content, CancellationToken cancellationToken)
@@ -434,7 +442,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         (TokenFailureKind.OAuthError, "invalid_client") => method is ClientAuthenticationMethod.ClientSecretBasic or ClientAuthenticationMethod.ClientSecretPost
             ? "check ClientId, ClientSecret and ClientAuthentication."
             : "check ClientId, the key the server has registered for the client (ClientAssertion) and ClientAuthentication.",
-        (TokenFailureKind.OAuthError, "unauthorized_client") => $"the client is not allowed to use the {(grant == TokenGrantType.RefreshToken ? "refresh_token" : "client_credentials")} grant.",
+        (TokenFailureKind.OAuthError, "unauthorized_client") => $"the client is not allowed to use the {OAuthNames.Of(grant)} grant.",
         (TokenFailureKind.OAuthError, "invalid_scope") => "check Scope against what the client may request.",
         (TokenFailureKind.OAuthError, "invalid_target") => "check Resource.",
         (TokenFailureKind.OAuthError, "invalid_grant" or "unsupported_grant_type") => "the server does not accept this grant for this client.",

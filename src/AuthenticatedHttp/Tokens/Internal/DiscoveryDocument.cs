@@ -168,7 +168,7 @@ internal static class DiscoveryDocument
 
         if (!Uri.TryCreate(issuer, UriKind.Absolute, out var issuerUri) || !SameIdentifier(issuerUri, authority))
         {
-            return (null, $"its issuer '{Shown(issuer)}' is not the configured Authority '{authority.AbsoluteUri.TrimEnd('/')}': a document for another issuer is refused (a wrong Authority, or a mix-up attack)");
+            return (null, $"its issuer '{TokenResponseParser.Sanitize(issuer, 200)}' is not the configured Authority '{authority.AbsoluteUri.TrimEnd('/')}': a document for another issuer is refused (a wrong Authority, or a mix-up attack)");
         }
 
         if (tokenEndpoint is null)
@@ -179,7 +179,7 @@ internal static class DiscoveryDocument
         if (!Uri.TryCreate(tokenEndpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("https" or "http")
             || endpoint.Fragment.Length > 0 || endpoint.UserInfo.Length > 0)
         {
-            return (null, $"its token_endpoint '{Shown(tokenEndpoint)}' is not an absolute http or https URL without user information or fragment");
+            return (null, $"its token_endpoint '{TokenResponseParser.Sanitize(tokenEndpoint, 200)}' is not an absolute http or https URL without user information or fragment");
         }
 
         if (!TokenDestinationPolicy.IsSecure(endpoint))
@@ -194,13 +194,6 @@ internal static class DiscoveryDocument
     private static bool SameIdentifier(Uri issuer, Uri authority) =>
         issuer.Query.Length == 0 && issuer.Fragment.Length == 0 && issuer.UserInfo.Length == 0
         && string.Equals(issuer.AbsoluteUri.TrimEnd('/'), authority.AbsoluteUri.TrimEnd('/'), StringComparison.Ordinal);
-
-    /// <summary>A server's text in a message: bounded and printable.</summary>
-    private static string Shown(string text)
-    {
-        var clean = new string([.. text.Take(200).Select(c => char.IsControl(c) ? '?' : c)]);
-        return text.Length > 200 ? clean + "…" : clean;
-    }
 
     private static TokenAcquisitionException Failure(string clientName, Uri authority, string problem, bool isTransient, HttpStatusCode? status = null, Exception? inner = null) => new(
         clientName,
