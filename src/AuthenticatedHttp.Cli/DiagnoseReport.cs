@@ -218,20 +218,21 @@ internal sealed class DiagnoseReport(TextWriter output)
             Field("  header also has", string.Join(", ", assertion.OtherHeaderNames.Select(Shown)) + " (values not shown)");
         }
 
+        var claims = assertion.Claims;
         var clientId = options.ClientId;
-        Field("  iss", Shown(assertion.Issuer) + ClientIdCheck(assertion.Issuer, clientId));
-        Field("  sub", Shown(assertion.Subject) + ClientIdCheck(assertion.Subject, clientId));
-        Field("  aud", assertion.Audiences.Count == 0 ? "(none)" : string.Join(' ', assertion.Audiences.Select(a => Shown(a) + AudienceCheck(a, carrier.Url, options))));
-        Field("  iat", assertion.IssuedAt is { } iat ? Time(iat) : "(none)");
-        if (assertion.NotBefore is { } nbf)
+        Field("  iss", Shown(claims.Issuer) + ClientIdCheck(claims.Issuer, clientId));
+        Field("  sub", Shown(claims.Subject) + ClientIdCheck(claims.Subject, clientId));
+        Field("  aud", claims.Audiences.Count == 0 ? "(none)" : string.Join(' ', claims.Audiences.Select(a => Shown(a) + AudienceCheck(a, carrier.Url, options))));
+        Field("  iat", claims.IssuedAt is { } iat ? Time(iat) : "(none)");
+        if (claims.NotBefore is { } nbf)
         {
             Field("  nbf", Time(nbf));
         }
 
-        Field("  exp", assertion.ExpiresAt is not { } exp ? "(none)"
-            : Time(exp) + " (" + (assertion.IssuedAt is { } issued ? $"lifetime {Seconds(exp - issued)}; " : string.Empty)
+        Field("  exp", claims.ExpiresAt is not { } exp ? "(none)"
+            : Time(exp) + " (" + (claims.IssuedAt is { } issued ? $"lifetime {Seconds(exp - issued)}; " : string.Empty)
                 + (exp > now ? $"expires in {Seconds(exp - now)})" : $"expired {Seconds(now - exp)} ago by the local clock)"));
-        Field("  jti", Shown(assertion.Id));
+        Field("  jti", Shown(claims.Id));
         if (assertion.OtherClaimNames.Count > 0)
         {
             Field("  claims also has", string.Join(", ", assertion.OtherClaimNames.Select(Shown)) + " (values not shown)");

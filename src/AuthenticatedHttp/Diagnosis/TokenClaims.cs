@@ -5,10 +5,10 @@ using System.Text.Json;
 namespace AuthenticatedHttp;
 
 /// <summary>
-/// The claims of a JWT access token that say who issued it, for whom and for how long (<c>iss</c>, <c>aud</c>,
-/// <c>scope</c>/<c>scp</c>, <c>iat</c>, <c>exp</c>), read without checking the signature: for diagnosis and display,
-/// never for trust. The library reads them with this one reader, for a lifetime the server did not send and for the
-/// diagnosis of a 401.
+/// The claims of a JWT that say who issued it, about whom, for whom and for how long (<c>iss</c>, <c>sub</c>,
+/// <c>aud</c>, <c>scope</c>/<c>scp</c>, <c>iat</c>, <c>nbf</c>, <c>exp</c>, <c>jti</c>), read without checking the
+/// signature: for diagnosis and display, never for trust. The library reads them with this one reader, for a lifetime
+/// the server did not send and for the diagnosis of a 401; <c>authhttp diagnose</c> for a client assertion.
 /// </summary>
 public sealed class TokenClaims
 {
@@ -17,17 +17,24 @@ public sealed class TokenClaims
     // The last second DateTimeOffset can hold: a larger time claim is ignored, never an overflow.
     private const double MaxUnixSeconds = 253402300799;
 
-    private TokenClaims(string? issuer, IReadOnlyList<string> audiences, string? scope, DateTimeOffset? issuedAt, DateTimeOffset? expiresAt)
+    private TokenClaims(JsonElement root)
     {
-        Issuer = issuer;
-        Audiences = audiences;
-        Scope = scope;
-        IssuedAt = issuedAt;
-        ExpiresAt = expiresAt;
+        Issuer = Text(root, "iss");
+        Subject = Text(root, "sub");
+        Audiences = ReadAudiences(root);
+        Scope = Text(root, "scope") ?? Words(root, "scp");
+        IssuedAt = Time(root, "iat");
+        NotBefore = Time(root, "nbf");
+        ExpiresAt = Time(root, "exp");
+        Id = Text(root, "jti");
+        Names = [.. root.EnumerateObject().Select(p => p.Name)];
     }
 
     /// <summary>Gets the <c>iss</c> claim, if any.</summary>
     public string? Issuer { get; }
+
+    /// <summary>Gets the <c>sub</c> claim, if any.</summary>
+    public string? Subject { get; }
 
     /// <summary>Gets the <c>aud</c> claim's values (a string or an array of strings), or none.</summary>
     public IReadOnlyList<string> Audiences { get; }
@@ -38,8 +45,17 @@ public sealed class TokenClaims
     /// <summary>Gets the <c>iat</c> claim, if it is a NumericDate DateTimeOffset can hold.</summary>
     public DateTimeOffset? IssuedAt { get; }
 
+    /// <summary>Gets the <c>nbf</c> claim, if it is a NumericDate DateTimeOffset can hold.</summary>
+    public DateTimeOffset? NotBefore { get; }
+
     /// <summary>Gets the <c>exp</c> claim, if it is a NumericDate DateTimeOffset can hold.</summary>
     public DateTimeOffset? ExpiresAt { get; }
+
+    /// <summary>Gets the <c>jti</c> claim, if any.</summary>
+    public string? Id { get; }
+
+    /// <summary>Gets the name of every claim in the payload, in document order (values other than those above are not kept).</summary>
+    public IReadOnlyList<string> Names { get; }
 
     /// <summary>Reads the claims of <paramref name="token"/>.</summary>
     /// <param name="token">The token.</param>
@@ -47,13 +63,16 @@ public sealed class TokenClaims
     public static TokenClaims? Read(AccessToken token)
     {
         ArgumentNullException.ThrowIfNull(token);
-        return TryRead(token.Value);
+        return Read(token.Value);
     }
 
-    /// <summary>The payload of <paramref name="token"/> if it is a compact JWS (three dot-separated parts) whose payload is a JSON object; else null.</summary>
-    internal static TokenClaims? TryRead(string token)
+    /// <summary>Reads the claims of a compact JWT: an access token's value, or a client assertion.</summary>
+    /// <param name="jwt">The JWT's compact serialization.</param>
+    /// <returns>Its claims, or <see langword="null"/> when it is not a compact JWS whose payload is a JSON object.</returns>
+    public static TokenClaims? Read(string jwt)
     {
-        var parts = token.Split('.');
+        ArgumentNullException.ThrowIfNull(jwt);
+        var parts = jwt.Split('.');
         if (parts.Length != 3 || parts[1].Length is 0 or > MaxPayloadChars)
         {
             return null;
@@ -74,12 +93,7 @@ public sealed class TokenClaims
                 return null;
             }
 
-            return new TokenClaims(
-                Text(root, "iss"),
-                ReadAudiences(root),
-                Text(root, "scope") ?? Words(root, "scp"),
-                Time(root, "iat"),
-                Time(root, "exp"));
+            return new TokenClaims(root);
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
         {

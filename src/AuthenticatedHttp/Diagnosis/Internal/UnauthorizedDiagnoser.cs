@@ -34,7 +34,7 @@ internal static class UnauthorizedDiagnoser
         var evidence = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var response = context.Response;
         var finalUri = response.RequestMessage?.RequestUri;
-        var claims = TokenClaims.TryRead(context.Token.Token.Value);
+        var claims = TokenClaims.Read(context.Token.Token.Value);
         var bearer = context.Challenges.FirstOrDefault(c => c.IsBearer);
         var tokenAge = context.Now - context.Token.Token.ObtainedAt;
         TimeSpan? skew = response.Headers.Date is { } serverDate ? context.Now - serverDate : null;

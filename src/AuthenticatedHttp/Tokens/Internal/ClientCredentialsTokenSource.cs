@@ -389,7 +389,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
             return sentAt + lifetime;
         }
 
-        if (TokenClaims.TryRead(token) is { ExpiresAt: { } exp } jwt)
+        if (TokenClaims.Read(token) is { ExpiresAt: { } exp } jwt)
         {
             // exp − iat is the lifetime the issuer meant, immune to clock skew between it and us.
             var jwtLifetime = jwt.IssuedAt is { } iat && exp > iat ? exp - iat : exp - sentAt;
