@@ -23,6 +23,10 @@ internal sealed class LibraryHost : IAsyncDisposable
 
     public EchoClient Client => Services.GetRequiredService<EchoClient>();
 
+    /// <summary>Everything logged so far, at every level: messages, exceptions and structured state, for sentinel checks.</summary>
+    public string LoggedText() =>
+        string.Join("\n", Logs.GetSnapshot().Select(r => r.Message + " " + r.Exception + " " + string.Join(" ", r.StructuredState ?? [])));
+
     public TokenSlot Slot => Services.GetRequiredService<TokenCache>().GetSlot(nameof(EchoClient),
         Services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get(nameof(EchoClient)));
 

@@ -53,7 +53,7 @@ public sealed class PrivateKeyJwtTests : IDisposable
         Assert.Equal(form == "pfx", headers[0].TryGetProperty("x5t#S256", out _));
 
         // Nothing of an assertion, its signature or the key in any log line or structured state (Trace level).
-        var logged = string.Join("\n", host.Logs.GetSnapshot().Select(r => r.Message + " " + string.Join(" ", r.StructuredState ?? [])));
+        var logged = host.LoggedText();
         Assert.All(_assertionsSent, a => Assert.DoesNotContain(a.Split('.')[2], logged, StringComparison.Ordinal));
         Assert.All(_assertionsSent, a => Assert.DoesNotContain(a.Split('.')[1], logged, StringComparison.Ordinal));
         Assert.DoesNotContain("-----BEGIN", logged, StringComparison.Ordinal);

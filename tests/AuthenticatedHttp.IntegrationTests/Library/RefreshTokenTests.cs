@@ -111,7 +111,7 @@ public sealed class RefreshTokenTests
         Assert.Contains("the refresh token was revoked, has expired or was already used", ex.Message, StringComparison.Ordinal);
         Assert.Equal(requestsBefore + 1, server.TokenRequests); // terminal: the pipeline did not retry it
 
-        var everything = ex.ToString() + string.Join("\n", host.Logs.GetSnapshot().Select(r => r.Message + " " + r.Exception + " " + string.Join(" ", r.StructuredState ?? [])));
+        var everything = ex.ToString() + host.LoggedText();
         Assert.All(store.Saved.Append(initial), token => Assert.DoesNotContain(token, everything, StringComparison.Ordinal));
     }
 
