@@ -62,17 +62,8 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
         var builtInGrant = registration.TokenSourceFactory is null;
         CheckIssuer(failures, options, builtInGrant);
 
-        if (options.BaseAddress is { } baseAddress)
-        {
-            if (!baseAddress.IsAbsoluteUri || baseAddress.Scheme is not ("https" or "http"))
-            {
-                failures.Add(Fail(nameof(options.BaseAddress), "must be an absolute http or https URI"));
-            }
-            else if (!TokenDestinationPolicy.IsSecure(baseAddress))
-            {
-                failures.Add(Fail(nameof(options.BaseAddress), $"must use https: tokens are never sent in clear to {baseAddress.GetLeftPart(UriPartial.Authority)} (plain http is allowed only for loopback)"));
-            }
-        }
+        // The API's address may carry user information or a fragment: neither is sent with a token.
+        CheckServerUri(failures, nameof(options.BaseAddress), options.BaseAddress, "tokens are never sent in clear to", userInfoOrFragmentAllowed: true);
 
         for (var i = 0; i < options.AllowedOrigins.Count; i++)
         {
@@ -145,7 +136,8 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
         }
     }
 
-    private void CheckServerUri(List<string> failures, string key, Uri? uri, string risk)
+    /// <summary>An absolute http or https URI, https unless loopback: <paramref name="risk"/> says what plain http would expose.</summary>
+    private void CheckServerUri(List<string> failures, string key, Uri? uri, string risk, bool userInfoOrFragmentAllowed = false)
     {
         if (uri is null)
         {
@@ -156,7 +148,7 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
         {
             failures.Add(Fail(key, "must be an absolute http or https URI"));
         }
-        else if (!string.IsNullOrEmpty(uri.UserInfo) || !string.IsNullOrEmpty(uri.Fragment))
+        else if (!userInfoOrFragmentAllowed && (!string.IsNullOrEmpty(uri.UserInfo) || !string.IsNullOrEmpty(uri.Fragment)))
         {
             failures.Add(Fail(key, "must not contain user information or a fragment"));
         }
