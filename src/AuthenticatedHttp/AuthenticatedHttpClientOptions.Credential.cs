@@ -25,6 +25,28 @@ public sealed partial class AuthenticatedHttpClientOptions
     /// <value>An empty <see cref="ClientAssertionOptions"/>.</value>
     public ClientAssertionOptions ClientAssertion { get; set; } = new();
 
+    /// <summary>
+    /// Gets or sets the client's certificate, for token sources that authenticate with one
+    /// (<c>UseMicrosoftIdentityClient()</c>).
+    /// </summary>
+    /// <value>An empty <see cref="ClientCertificateOptions"/>.</value>
+    public ClientCertificateOptions ClientCertificate { get; set; } = new();
+
+    /// <summary>
+    /// Gets or sets a value indicating whether assertions signed with <see cref="ClientCertificate"/> carry the
+    /// certificate chain (<c>x5c</c>), which Microsoft Entra ID needs for subject-name/issuer authentication (certificate
+    /// auto-rotation). Read by <c>UseMicrosoftIdentityClient()</c>.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool SendX5C { get; set; }
+
+    /// <summary>
+    /// Gets or sets the Azure managed identity that obtains the tokens: <c>System</c> for the system-assigned identity,
+    /// or the client id of a user-assigned one. Read by <c>UseMicrosoftIdentityClient()</c>, which then uses no other
+    /// credential: the identity is the platform's (App Service, Functions, virtual machines, Azure Arc, ...).
+    /// </summary>
+    public string? ManagedIdentity { get; set; }
+
     /// <summary>Gets or sets the grant the built-in token source uses.</summary>
     /// <value>The default value is <see cref="TokenGrantType.ClientCredentials"/>.</value>
     [EnumDataType(typeof(TokenGrantType), ErrorMessage = NotOneOf)]

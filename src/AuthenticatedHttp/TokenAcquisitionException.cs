@@ -70,4 +70,13 @@ public sealed class TokenAcquisitionException : Exception
 
     /// <summary>Gets how long the token endpoint asked callers to wait (its <c>Retry-After</c> header), when it did.</summary>
     public TimeSpan? RetryAfter { get; }
+
+    /// <summary>
+    /// Gets the token source's own code for the failure, when it has one beyond <see cref="Error"/>: for example MSAL's
+    /// <c>MsalException.ErrorCode</c> (<c>managed_identity_unreachable_network</c>) or Microsoft Entra's <c>AADSTS</c> number.
+    /// </summary>
+    public string? SourceErrorCode { get; init; }
+
+    /// <summary>Gets the correlation id of the failed request, to quote to the identity provider's support, when the source has one.</summary>
+    public string? CorrelationId { get; init; }
 }

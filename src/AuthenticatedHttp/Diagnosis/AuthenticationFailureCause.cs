@@ -35,4 +35,11 @@ public enum AuthenticationFailureCause
 
     /// <summary>The server answered 401 without any <c>WWW-Authenticate</c> challenge, which RFC 9110 requires: a server bug.</summary>
     NoChallenge = 8,
+
+    /// <summary>
+    /// The API demands claims the token lacks (a claims challenge, <c>error="insufficient_claims"</c>, as in Microsoft
+    /// Entra's continuous access evaluation). After the one resend, the token requested with those claims was refused
+    /// too: the token source or the identity provider did not satisfy the challenge.
+    /// </summary>
+    InsufficientClaims = 9,
 }

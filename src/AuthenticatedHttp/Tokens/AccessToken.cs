@@ -51,6 +51,14 @@ public sealed class AccessToken
     /// <summary>Gets the JWK SHA-256 thumbprint of the key the token is bound to, or <see langword="null"/> for a bearer token.</summary>
     public string? KeyThumbprint { get; }
 
+    /// <summary>
+    /// Gets when the issuer advises renewing the token, by the local clock, or <see langword="null"/> when it gave no
+    /// advice (MSAL's <c>RefreshOn</c>, from Microsoft Entra's <c>refresh_in</c>). The cache renews the token at this
+    /// moment when it comes before the cache's own refresh time, and ignores it when it is not between
+    /// <see cref="ObtainedAt"/> and <see cref="ExpiresAt"/>.
+    /// </summary>
+    public DateTimeOffset? RefreshOn { get; init; }
+
     /// <summary>Gets how long the token lives from <see cref="ObtainedAt"/> to <see cref="ExpiresAt"/>.</summary>
     public TimeSpan Lifetime => ExpiresAt - ObtainedAt;
 

@@ -23,4 +23,13 @@ public sealed class TokenRequestContext
     /// <see langword="null"/>. A source with a cache of its own (MSAL) must not answer with this token again.
     /// </summary>
     public AccessToken? RejectedToken { get; init; }
+
+    /// <summary>
+    /// Gets the claims the API demanded when it rejected <see cref="RejectedToken"/> with a claims challenge
+    /// (<c>WWW-Authenticate: Bearer error="insufficient_claims", claims="..."</c>, as in Microsoft Entra's continuous
+    /// access evaluation), decoded to the JSON object the identity provider expects in its <c>claims</c> parameter;
+    /// otherwise <see langword="null"/>. A source that can ask for claims (MSAL's <c>WithClaims</c>, a token endpoint's
+    /// <c>claims</c> parameter) must ask for these.
+    /// </summary>
+    public string? Claims { get; init; }
 }

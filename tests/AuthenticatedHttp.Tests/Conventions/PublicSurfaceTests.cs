@@ -26,6 +26,7 @@ public sealed class PublicSurfaceTests
             "AuthenticatedHttp.AuthenticationFailureCause",
             "AuthenticatedHttp.ClientAssertionOptions",
             "AuthenticatedHttp.ClientAuthenticationMethod",
+            "AuthenticatedHttp.ClientCertificateOptions",
             "AuthenticatedHttp.DisallowedOriginAction",
             "AuthenticatedHttp.DisallowedOriginException",
             "AuthenticatedHttp.IAccessTokenProvider",

@@ -123,6 +123,24 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
     }
 
     [Theory]
+    [InlineData("ClientCertificate:File", "/etc/orders.pfx")]
+    [InlineData("ClientCertificate:Password", "pfx-password")]
+    [InlineData("ClientCertificate:Thumbprint", "0123456789abcdef0123456789abcdef01234567")]
+    [InlineData("SendX5C", "true")]
+    [InlineData("ManagedIdentity", "System")]
+    public async Task StartAsync_SettingOnlyMsalReads_IsRefusedForTheBuiltInGrant(string key, string value)
+    {
+        var config = Valid();
+        config["Orders:" + key] = value;
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains($"'orders': {key} (configuration key 'Orders:{key}') is read by UseMicrosoftIdentityClient()", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("pfx-password", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("00:00:00", null)]          // accepted once, and then every refresh was one that callers waited for
     [InlineData("00:00:05", null)]          // below the default 10 s margin
     [InlineData("00:00:10", null)]          // equal: no stale window either

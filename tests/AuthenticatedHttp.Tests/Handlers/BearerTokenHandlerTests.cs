@@ -241,6 +241,79 @@ public sealed class BearerTokenHandlerTests : IDisposable
         pending.SetResult(_tokens.Token("next", Hour));
     }
 
+    private const string ClaimsJson = """{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}""";
+
+    [Theory]
+    [InlineData("eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwidmFsdWUiOiIxNzAwMDAwMDAwIn19fQ==")] // base64, as Entra sends it
+    [InlineData("eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwidmFsdWUiOiIxNzAwMDAwMDAwIn19fQ")]   // unpadded
+    public async Task SendAsync_ClaimsChallenge_RenewsWithTheDecodedClaimsAndResendsOnce(string encoded)
+    {
+        _tokens.IssueTokens(Hour);
+        var stub = new StubHandler((_, send) => send == 1 ? StubHandler.Unauthorized($"Bearer realm=\"\", error=\"insufficient_claims\", claims=\"{encoded}\"") : new HttpResponseMessage(HttpStatusCode.OK));
+        using var client = Client(stub);
+
+        using var response = await client.GetAsync("https://api.example/orders", _ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["Bearer token-1", "Bearer token-2"], stub.Authorizations);
+        var renewal = _tokens.Source.ReceivedCalls().Select(c => (TokenRequestContext)c.GetArguments()[0]!).Last();
+        Assert.Equal(ClaimsJson, renewal.Claims);
+        Assert.Equal("token-1", renewal.RejectedToken?.Value);
+    }
+
+    [Fact]
+    public async Task SendAsync_ClaimsChallengeNotSatisfied_ReturnsTheSecond401WithTheCauseAndNoLoop()
+    {
+        _tokens.IssueTokens(Hour);
+        var challenge = $"Bearer error=\"insufficient_claims\", claims=\"{Convert.ToBase64String(Encoding.UTF8.GetBytes(ClaimsJson))}\"";
+        var stub = new StubHandler((_, _) => StubHandler.Unauthorized(challenge));
+        using var client = Client(stub);
+
+        using var response = await client.GetAsync("https://api.example/orders", _ct);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(2, stub.Sends);
+        Assert.Equal(2, _tokens.Requests);
+        var diagnosis = response.GetAuthenticationDiagnosis();
+        Assert.Equal(AuthenticationFailureCause.InsufficientClaims, diagnosis?.Cause);
+        Assert.Contains("the claims challenge was not satisfied", diagnosis?.Description, StringComparison.Ordinal);
+        Assert.Equal(ClaimsJson, diagnosis?.Evidence["claims_demanded"]);
+    }
+
+    [Theory]
+    [InlineData("Bearer error=\"insufficient_claims\"")]                       // no claims parameter
+    [InlineData("Bearer error=\"insufficient_claims\", claims=\"not base64!\"")]
+    [InlineData("Bearer error=\"insufficient_claims\", claims=\"WzEsMl0=\"")]    // base64 of [1,2]: not an object
+    [InlineData("Bearer error=\"insufficient_claims\", claims=\"/w==\"")]        // not UTF-8
+    public async Task SendAsync_ClaimsChallengeWithoutUsableClaims_IsNotResent(string challenge)
+    {
+        _tokens.IssueTokens(Hour);
+        var stub = new StubHandler((_, _) => StubHandler.Unauthorized(challenge));
+        using var client = Client(stub);
+
+        using var response = await client.GetAsync("https://api.example/orders", _ct);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(1, stub.Sends);
+        Assert.Equal(1, _tokens.Requests);
+        Assert.Equal(AuthenticationFailureCause.InsufficientClaims, response.GetAuthenticationDiagnosis()?.Cause);
+        Assert.Contains(_logger.Collector.GetSnapshot(), r => r.Message.Contains("claims challenge", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SendAsync_HostileClaimsChallenge_IsBoundedAndNotResent()
+    {
+        _tokens.IssueTokens(Hour);
+        var huge = Convert.ToBase64String(Encoding.UTF8.GetBytes("{\"a\":\"" + new string('x', 64 * 1024) + "\"}"));
+        var stub = new StubHandler((_, _) => StubHandler.Unauthorized($"Bearer error=\"insufficient_claims\", claims=\"{huge}\""));
+        using var client = Client(stub);
+
+        using var response = await client.GetAsync("https://api.example/orders", _ct);
+
+        Assert.Equal(1, stub.Sends);
+        Assert.Equal(1, _tokens.Requests);
+    }
+
     private HttpClient Client(StubHandler stub, Action<AuthenticatedHttpClientOptions>? configure = null)
     {
         var options = new AuthenticatedHttpClientOptions { BaseAddress = new Uri("https://api.example/") };

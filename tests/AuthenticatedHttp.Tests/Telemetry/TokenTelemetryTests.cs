@@ -143,8 +143,8 @@ public sealed class TokenTelemetryTests : IDisposable
     {
         var first = await _f.WarmAsync(Hour);
 
-        await _f.Slot.TryRenewAsync(first, _ct)!;
-        await _f.Slot.TryRenewAsync(first, _ct)!; // a newer token is cached: served at once
+        await _f.Slot.TryRenewAsync(first, claims: null, _ct)!;
+        await _f.Slot.TryRenewAsync(first, claims: null, _ct)!; // a newer token is cached: served at once
 
         Assert.Equal(new Dictionary<string, long> { ["waited"] = 2, ["fresh"] = 1 }, _t.LookupsByResult());
     }

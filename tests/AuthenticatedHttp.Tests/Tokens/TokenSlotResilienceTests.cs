@@ -68,7 +68,7 @@ public sealed class TokenSlotResilienceTests : IDisposable
         var first = await _f.WarmAsync(Hour);
         _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>()).ThrowsAsync(Terminal());
 
-        await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.TryRenewAsync(first, _ct)!); // no usable token now
+        await Assert.ThrowsAsync<TokenAcquisitionException>(() => _f.Slot.TryRenewAsync(first, claims: null, _ct)!); // no usable token now
         _f.IssueTokens(Hour);
         _f.Time.Advance(TimeSpan.FromSeconds(5));
 
@@ -235,18 +235,18 @@ public sealed class TokenSlotResilienceTests : IDisposable
     {
         using var f = new TokenSlotFixture(renewalCoolDown: TimeSpan.FromSeconds(5));
         var first = await f.WarmAsync(Hour);
-        var second = await f.Slot.TryRenewAsync(first, _ct)!; // a first rejection renews at once
+        var second = await f.Slot.TryRenewAsync(first, claims: null, _ct)!; // a first rejection renews at once
 
-        Assert.Null(f.Slot.TryRenewAsync(second, _ct));       // its replacement rejected too: held
+        Assert.Null(f.Slot.TryRenewAsync(second, claims: null, _ct));       // its replacement rejected too: held
         Assert.Equal(Rejection.CoolingDown, f.Slot.Retire(second, out _));
         Assert.True(f.Slot.TryGetToken(out var served));     // still served: callers get the API's 401, not an exception
         Assert.Same(second, served);
         f.Time.Advance(TimeSpan.FromSeconds(4.999));
-        Assert.Null(f.Slot.TryRenewAsync(second, _ct));
+        Assert.Null(f.Slot.TryRenewAsync(second, claims: null, _ct));
         Assert.Equal(2, f.Requests);
 
         f.Time.Advance(TimeSpan.FromMilliseconds(1));
-        var third = await f.Slot.TryRenewAsync(second, _ct)!;
+        var third = await f.Slot.TryRenewAsync(second, claims: null, _ct)!;
         Assert.Equal("token-3", third.Token.Value);
         Assert.Equal(3, f.Requests);
     }
@@ -257,7 +257,7 @@ public sealed class TokenSlotResilienceTests : IDisposable
         using var f = new TokenSlotFixture(renewalCoolDown: TimeSpan.FromSeconds(5));
         var rejected = await f.WarmAsync(Hour);
 
-        var renewals = await Task.WhenAll(Enumerable.Range(0, 1000).Select(_ => Task.Run(() => f.Slot.TryRenewAsync(rejected, _ct) ?? throw new InvalidOperationException("held"), _ct)));
+        var renewals = await Task.WhenAll(Enumerable.Range(0, 1000).Select(_ => Task.Run(() => f.Slot.TryRenewAsync(rejected, claims: null, _ct) ?? throw new InvalidOperationException("held"), _ct)));
 
         Assert.All(renewals, t => Assert.Equal("token-2", t.Token.Value)); // the cool-down holds the next token, not this one's parallel 401s
         Assert.Equal(2, f.Requests);
@@ -273,7 +273,7 @@ public sealed class TokenSlotResilienceTests : IDisposable
         for (var elapsed = TimeSpan.Zero; elapsed < TimeSpan.FromMinutes(1); elapsed += TimeSpan.FromMilliseconds(10))
         {
             var sent = f.Slot.TryGetToken(out var cached) ? cached : await f.Slot.GetTokenAsync(_ct);
-            if (f.Slot.TryRenewAsync(sent, _ct) is { } renewal)
+            if (f.Slot.TryRenewAsync(sent, claims: null, _ct) is { } renewal)
             {
                 await renewal;
             }

@@ -153,6 +153,20 @@ public sealed class TokenSlotTests : IDisposable
     }
 
     [Fact]
+    public void Schedule_IssuerAdvisesAnEarlierRefresh_RefreshesThenOtherwiseKeepsItsOwnTime()
+    {
+        var policy = new TokenLifetimePolicy(TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(10), RefreshJitter.None);
+        var start = TokenSlotFixture.Start;
+        AccessToken Token(TimeSpan? refreshIn) => new("t", start + TimeSpan.FromHours(24), start) { RefreshOn = start + refreshIn };
+
+        Assert.Equal(start + TimeSpan.FromHours(12), policy.Schedule(Token(TimeSpan.FromHours(12))).RefreshAt); // MSAL's half-life advice
+        Assert.Equal(start + TimeSpan.FromHours(24) - TimeSpan.FromMinutes(5), policy.Schedule(Token(TimeSpan.FromHours(24))).RefreshAt); // later than ours: ours
+        Assert.Equal(start + TimeSpan.FromHours(24) - TimeSpan.FromMinutes(5), policy.Schedule(Token(TimeSpan.Zero)).RefreshAt);          // not inside the life
+        Assert.Equal(start + TimeSpan.FromHours(24) - TimeSpan.FromMinutes(5), policy.Schedule(Token(TimeSpan.FromHours(-1))).RefreshAt);
+        Assert.Equal(start + TimeSpan.FromHours(24) - TimeSpan.FromMinutes(5), policy.Schedule(Token(null)).RefreshAt);
+    }
+
+    [Fact]
     public async Task Schedule_RefreshWindowInsideTheSafetyMargin_NeverFreshPastUsableUntil()
     {
         // Validation refuses this combination; the schedule must still never serve a token past its last usable moment.
@@ -262,7 +276,7 @@ public sealed class TokenSlotTests : IDisposable
         var rejected = await _f.WarmAsync(Hour);
         var pending = _f.HoldNextRequest();
 
-        var renewals = Enumerable.Range(0, 1000).Select(_ => Task.Run(() => _f.Slot.TryRenewAsync(rejected, _ct)!, _ct)).ToArray();
+        var renewals = Enumerable.Range(0, 1000).Select(_ => Task.Run(() => _f.Slot.TryRenewAsync(rejected, claims: null, _ct)!, _ct)).ToArray();
         while (_f.Requests < 2)
         {
             await Task.Yield();
@@ -280,9 +294,9 @@ public sealed class TokenSlotTests : IDisposable
     public async Task RenewAsync_NewerTokenAlreadyCached_ReturnsItWithoutRequest()
     {
         var rejected = await _f.WarmAsync(Hour);
-        var newer = await _f.Slot.TryRenewAsync(rejected, _ct)!;
+        var newer = await _f.Slot.TryRenewAsync(rejected, claims: null, _ct)!;
 
-        var again = await _f.Slot.TryRenewAsync(rejected, _ct)!;
+        var again = await _f.Slot.TryRenewAsync(rejected, claims: null, _ct)!;
 
         Assert.Same(newer, again);
         Assert.Equal(2, _f.Requests);
@@ -298,7 +312,7 @@ public sealed class TokenSlotTests : IDisposable
         _f.Slot.AddClientName("billing");
 
         var first = await _f.Slot.GetTokenAsync(_ct);
-        await _f.Slot.TryRenewAsync(first, _ct)!;
+        await _f.Slot.TryRenewAsync(first, claims: null, _ct)!;
 
         Assert.All(contexts, c => Assert.Equal("orders, billing", c.ClientName));
         Assert.All(contexts, c => Assert.Equal(["orders.read"], c.Scopes));

@@ -46,6 +46,7 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
             CheckKeys(failures, _configuration, string.Empty);
             CheckKeys(failures, _configuration.GetSection(nameof(options.TokenEndpointResilience)), nameof(options.TokenEndpointResilience), RemovedResilienceKeys);
             CheckKeys(failures, _configuration.GetSection(nameof(options.ClientAssertion)), nameof(options.ClientAssertion));
+            CheckKeys(failures, _configuration.GetSection(nameof(options.ClientCertificate)), nameof(options.ClientCertificate));
         }
 
         if (AttributeRules.Validate(null, options).Failures is { } attributeFailures)
@@ -86,6 +87,7 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
             }
 
             CheckCredential(failures, options);
+            CheckNotForBuiltInGrant(failures, options);
         }
 
         if (options.Scope is { } scope && scope.Any(c => c < 0x21 && c != ' ' || c is '"' or '\\' || c > 0x7E))
@@ -159,6 +161,30 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
     }
 
     /// <summary>What the chosen client authentication needs; a private key is loaded once here, so a bad one fails at start.</summary>
+    /// <summary>Settings only a token source such as <c>UseMicrosoftIdentityClient()</c> reads: set for the built-in grant, they would be ignored.</summary>
+    private void CheckNotForBuiltInGrant(List<string> failures, AuthenticatedHttpClientOptions options)
+    {
+        const string Reason = "is read by UseMicrosoftIdentityClient() (package AuthenticatedHttp.Msal), not by the built-in client_credentials grant, which would ignore it";
+        var certificate = options.ClientCertificate ?? new ClientCertificateOptions();
+        foreach (var (key, value) in new[] { ("File", certificate.File), ("Password", certificate.Password), ("Thumbprint", certificate.Thumbprint) })
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                failures.Add(Fail(nameof(options.ClientCertificate) + ConfigurationPath.KeyDelimiter + key, Reason + " (for private_key_jwt with a certificate, set ClientAssertion:CertificateFile)"));
+            }
+        }
+
+        if (options.SendX5C)
+        {
+            failures.Add(Fail(nameof(options.SendX5C), Reason));
+        }
+
+        if (!string.IsNullOrEmpty(options.ManagedIdentity))
+        {
+            failures.Add(Fail(nameof(options.ManagedIdentity), Reason));
+        }
+    }
+
     private void CheckCredential(List<string> failures, AuthenticatedHttpClientOptions options)
     {
         var assertion = options.ClientAssertion ?? new ClientAssertionOptions();

@@ -29,6 +29,9 @@ internal static class UnauthorizedDiagnoser
     /// <summary>A token younger than this was "just obtained": its rejection points at the credentials or environment.</summary>
     private static readonly TimeSpan JustObtained = TimeSpan.FromSeconds(30);
 
+    /// <summary>The most of a server-sent value the evidence keeps.</summary>
+    private const int MaxEvidenceChars = 512;
+
     public static AuthenticationDiagnosis Diagnose(UnauthorizedContext context, IReadOnlyList<string> trail)
     {
         var evidence = new SortedDictionary<string, string>(StringComparer.Ordinal);
@@ -101,6 +104,15 @@ internal static class UnauthorizedDiagnoser
         if (redirected)
         {
             return (AuthenticationFailureCause.NoTokenReceived, $"The request was redirected to {evidence["redirected_to"]}, and redirects drop the Authorization header (the token is never sent to another origin). Call the final URL directly, or add its origin to AllowedOrigins if it should receive the token.", null);
+        }
+
+        if (ClaimsChallenge.IsPresent(context.Challenges, out var demanded))
+        {
+            evidence["claims_demanded"] = demanded is null ? "(unreadable)" : demanded.Length <= MaxEvidenceChars ? demanded : demanded[..MaxEvidenceChars] + "...";
+            return (AuthenticationFailureCause.InsufficientClaims, context.Resent
+                ? "The API demanded claims the token lacked (a claims challenge: continuous access evaluation or conditional access). A new token was requested with those claims and the request resent once, and the API refused that token too: the claims challenge was not satisfied. Check that the token source passes claims on (UseMicrosoftIdentityClient() does; the built-in grant sends them as the 'claims' parameter, which only some identity providers read) and whether the client's access was revoked or a policy now blocks it."
+                : "The API demands claims the token lacks (a claims challenge: continuous access evaluation or conditional access), and the request was not resent (see the trail).",
+                null);
         }
 
         if (bearer.Error is null)

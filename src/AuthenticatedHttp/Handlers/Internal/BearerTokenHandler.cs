@@ -99,8 +99,12 @@ internal sealed class BearerTokenHandler(
             Answer(response, challenges),
         };
 
+        // A claims challenge asks for a new token carrying the claims it names, under the same one-resend budget.
+        string? claims = null;
+        var claimsChallenge = response.StatusCode == HttpStatusCode.Unauthorized && ClaimsChallenge.IsPresent(challenges, out claims);
         var (notResent, reason) = response.StatusCode == HttpStatusCode.Forbidden ? ("403 never refreshes the token", UnauthorizedNotResentReason.Challenge)
-            : !BearerChallenge.AllowsTokenRefresh(challenges) ? ("the challenge does not ask for a new Bearer token", UnauthorizedNotResentReason.Challenge)
+            : claimsChallenge && claims is null ? ("the claims challenge (insufficient_claims) has no claims parameter that is a JSON object or its base64", UnauthorizedNotResentReason.Challenge)
+            : !claimsChallenge && !BearerChallenge.AllowsTokenRefresh(challenges) ? ("the challenge does not ask for a new Bearer token", UnauthorizedNotResentReason.Challenge)
             : !destinations.Allows(request.RequestUri) ? ($"the request was redirected to {TokenDestinationPolicy.OriginOf(request.RequestUri)}, which may not receive the token", UnauthorizedNotResentReason.Origin)
             : !ResendableContent.CanResend(request.Content) ? ($"its content ({request.Content!.GetType().Name}) cannot be read a second time; use buffered content such as ByteArrayContent to allow the resend", UnauthorizedNotResentReason.Content)
             : ((string?)null, default(UnauthorizedNotResentReason));
@@ -109,7 +113,7 @@ internal sealed class BearerTokenHandler(
         {
             notResent += RetireForNextRequest(token); // not resending is right; sending the rejected token again is not
         }
-        else if (notResent is null && (renewal = slot.TryRenewAsync(token, cancellationToken)) is null)
+        else if (notResent is null && (renewal = slot.TryRenewAsync(token, claims, cancellationToken)) is null)
         {
             (notResent, reason) = (RenewalCoolingDown(), UnauthorizedNotResentReason.RenewalCoolDown);
         }
@@ -143,7 +147,7 @@ internal sealed class BearerTokenHandler(
         }
 
         Log.UnauthorizedResending(logger, clientName, method, path);
-        trail.Add($"Retired the rejected token, obtained one valid until {renewed.Token.ExpiresAt:O}, and resent once.");
+        trail.Add($"Retired the rejected token, obtained one{(claims is null ? string.Empty : " asking for the claims the API demanded")} valid until {renewed.Token.ExpiresAt:O}, and resent once.");
         request.Headers.Authorization = renewed.Header;
         var second = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         slot.Metrics.UnauthorizedResent(clientName, succeeded: second.StatusCode != HttpStatusCode.Unauthorized);

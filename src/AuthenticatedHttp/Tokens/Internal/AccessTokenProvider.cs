@@ -29,7 +29,7 @@ internal sealed class AccessTokenProvider(TokenCache cache, IOptionsMonitor<Auth
             return GetTokenAsync(clientName, cancellationToken);
         }
 
-        return slot.TryRenewAsync(current, cancellationToken) is { } renewal ? new(TokenOf(renewal)) : new(rejected);
+        return slot.TryRenewAsync(current, claims: null, cancellationToken) is { } renewal ? new(TokenOf(renewal)) : new(rejected);
     }
 
     private static async Task<AccessToken> TokenOf(Task<CachedToken> cached) => (await cached.ConfigureAwait(false)).Token;

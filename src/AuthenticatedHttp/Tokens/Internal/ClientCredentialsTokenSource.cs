@@ -249,7 +249,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     /// <summary>The request for one attempt, and the credential it carries (to keep out of any message built from the answer).</summary>
     private (HttpRequestMessage Request, string? Credential) CreateRequest(TokenRequestContext context, Uri endpoint, string? refreshToken)
     {
-        var form = new List<KeyValuePair<string, string>>(7 + context.ExtraParameters.Count) { new("grant_type", OAuthNames.Of(_settings.Grant)) };
+        var form = new List<KeyValuePair<string, string>>(8 + context.ExtraParameters.Count) { new("grant_type", OAuthNames.Of(_settings.Grant)) };
         if (refreshToken is not null)
         {
             form.Add(new("refresh_token", refreshToken));
@@ -263,6 +263,13 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         if (context.Resource is not null)
         {
             form.Add(new("resource", context.Resource));
+        }
+
+        // A claims challenge from the API (OpenID Connect Core §5.5 syntax): Microsoft Entra's token endpoint reads
+        // it; a server that does not must ignore it (RFC 6749 §3.2).
+        if (context.Claims is not null)
+        {
+            form.Add(new("claims", context.Claims));
         }
 
         foreach (var parameter in context.ExtraParameters)

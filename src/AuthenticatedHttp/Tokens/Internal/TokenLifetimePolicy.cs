@@ -2,7 +2,7 @@ namespace AuthenticatedHttp.Tokens.Internal;
 
 /// <summary>
 /// Turns a token's lifetime into its refresh and last-use moments (DESIGN.md "Token lifetime"):
-/// RefreshAt = ExpiresAt − window − jitter, window = min(RefreshBeforeExpiry, L/2);
+/// RefreshAt = ExpiresAt − window − jitter, window = min(RefreshBeforeExpiry, L/2), or the token's RefreshOn when earlier;
 /// UsableUntil = ExpiresAt − min(ExpirySafetyMargin, L/10); RefreshAt never after UsableUntil.
 /// </summary>
 internal sealed class TokenLifetimePolicy(TimeSpan refreshBeforeExpiry, TimeSpan expirySafetyMargin, RefreshJitter jitter)
@@ -18,6 +18,13 @@ internal sealed class TokenLifetimePolicy(TimeSpan refreshBeforeExpiry, TimeSpan
         var margin = Min(ExpirySafetyMargin, lifetime / 10);
         // Jitter only ever refreshes earlier, within a tenth of the window, so a fleet spreads out without risking expiry.
         var refreshAt = token.ExpiresAt - window - jitter.Next(window / 10);
+
+        // The issuer's own advice (MSAL's RefreshOn, from Entra's refresh_in) wins when it is earlier; advice outside
+        // the token's life is not advice the cache can follow.
+        if (token.RefreshOn is { } advised && advised < refreshAt && advised > token.ObtainedAt)
+        {
+            refreshAt = advised;
+        }
         var usableUntil = token.ExpiresAt - margin;
 
         // Validation keeps RefreshBeforeExpiry above ExpirySafetyMargin; should a window still end up inside the margin,

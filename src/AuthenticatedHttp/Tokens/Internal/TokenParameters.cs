@@ -17,6 +17,6 @@ internal sealed record TokenParameters(IReadOnlyList<string> Scopes, string? Res
                 .Order(StringComparer.Ordinal)
                 .ToArray();
 
-    public TokenRequestContext ToContext(string clientNames, AccessToken? rejected) =>
-        new() { ClientName = clientNames, Scopes = Scopes, Resource = Resource, RejectedToken = rejected };
+    public TokenRequestContext ToContext(string clientNames, AccessToken? rejected, string? claims = null) =>
+        new() { ClientName = clientNames, Scopes = Scopes, Resource = Resource, RejectedToken = rejected, Claims = claims };
 }

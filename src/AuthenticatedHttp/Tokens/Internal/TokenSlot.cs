@@ -172,7 +172,10 @@ internal sealed class TokenSlot : IDisposable
     /// cool-down holds (<see cref="Retire"/>): the API's answer stands, and nothing is requested.
     /// </summary>
     /// <exception cref="TokenAcquisitionException">The rejected token was retired and no new one could be obtained.</exception>
-    public Task<CachedToken>? TryRenewAsync(CachedToken rejected, CancellationToken cancellationToken)
+    /// <param name="rejected">The token the API refused.</param>
+    /// <param name="claims">The claims the API demanded (a claims challenge), for the new token's request; null for none.</param>
+    /// <param name="cancellationToken">Ends the caller's wait, not the shared request.</param>
+    public Task<CachedToken>? TryRenewAsync(CachedToken rejected, string? claims, CancellationToken cancellationToken)
     {
         switch (Retire(rejected, out var newer))
         {
@@ -182,7 +185,7 @@ internal sealed class TokenSlot : IDisposable
             case Rejection.CoolingDown:
                 return null;
             default:
-                return StartOrJoinRefresh(rejected, rejected: true, background: false).WaitAsync(cancellationToken);
+                return StartOrJoinRefresh(rejected, rejected: true, background: false, claims).WaitAsync(cancellationToken);
         }
     }
 
@@ -257,7 +260,11 @@ internal sealed class TokenSlot : IDisposable
     /// usable token, that is the answer and nothing starts (a caller can be preempted between reading the slot and
     /// getting here while a refresh completes).
     /// </summary>
-    private Task<CachedToken> StartOrJoinRefresh(CachedToken? observed, bool rejected, bool background)
+    /// <remarks>
+    /// <paramref name="claims"/> go with the request this call starts; a caller that joins a running request gets that
+    /// request's token, which the API may refuse again (the handler's one resend bounds that).
+    /// </remarks>
+    private Task<CachedToken> StartOrJoinRefresh(CachedToken? observed, bool rejected, bool background, string? claims = null)
     {
         TaskCompletionSource<CachedToken>? refresh = null;
         Task<CachedToken> answer;
@@ -315,7 +322,7 @@ internal sealed class TokenSlot : IDisposable
                 Interlocked.Increment(ref _backgroundRefreshes);
             }
 
-            _ = RunRefreshAsync(refresh, rejected ? observed!.Token : null, background);
+            _ = RunRefreshAsync(refresh, rejected ? observed!.Token : null, claims, background);
         }
 
         return answer;
@@ -325,7 +332,7 @@ internal sealed class TokenSlot : IDisposable
     /// Runs one token request on the slot's own timeout and publishes its outcome. Never throws. Its telemetry (the
     /// request's span, count and duration) is recorded before the outcome is published, so waiters see it complete.
     /// </summary>
-    private async Task RunRefreshAsync(TaskCompletionSource<CachedToken> refresh, AccessToken? rejected, bool background)
+    private async Task RunRefreshAsync(TaskCompletionSource<CachedToken> refresh, AccessToken? rejected, string? claims, bool background)
     {
         var clientNames = ClientNames;
         var source = Source; // a reload may replace it meanwhile; this request, and its messages, use this one
@@ -340,7 +347,7 @@ internal sealed class TokenSlot : IDisposable
             {
                 try
                 {
-                    token = await source.RequestTokenAsync(_parameters.ToContext(clientNames, rejected), timeout.Token).ConfigureAwait(false);
+                    token = await source.RequestTokenAsync(_parameters.ToContext(clientNames, rejected, claims), timeout.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
                 {

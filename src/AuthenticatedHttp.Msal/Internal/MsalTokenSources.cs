@@ -1,0 +1,117 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Identity.Client;
+using Microsoft.Identity.Client.RP;
+
+namespace AuthenticatedHttp.Msal.Internal;
+
+/// <summary>What both MSAL-backed sources share: the call, the clock conversion, the failure mapping.</summary>
+internal abstract class MsalTokenSource(string issuer, IReadOnlyList<string> secrets, string? cacheKey, TimeProvider time) : ITokenSource
+{
+    // The hash of the last token this source handed out. The cache asks for a token only when it needs another one
+    // (stale, rejected, or gone), so MSAL must never answer from its own cache with that one: it would, while MSAL
+    // still thinks it young, and the cache would ask again at once.
+    private string? _lastIssuedHash;
+
+    public string? GetCacheKey(TokenRequestContext context) => cacheKey is null ? null : cacheKey + "|" + CacheKeyParameters(context);
+
+    public async Task<AccessToken> RequestTokenAsync(TokenRequestContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var refuse = context.RejectedToken is { } rejected ? Sha256(rejected.Value) : Volatile.Read(ref _lastIssuedHash);
+
+        // MSAL's times come from the system clock, the cache's from its TimeProvider: carry spans across, not instants.
+        var obtainedAt = time.GetUtcNow();
+        var msalNow = TimeProvider.System.GetUtcNow();
+        AuthenticationResult result;
+        try
+        {
+            result = await AcquireAsync(context, refuse, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MsalException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw MsalFailures.From(ex, context.ClientName, issuer, Secrets(), time);
+        }
+
+        Volatile.Write(ref _lastIssuedHash, Sha256(result.AccessToken));
+        return new AccessToken(
+            result.AccessToken,
+            obtainedAt + (result.ExpiresOn - msalNow),
+            obtainedAt,
+            string.IsNullOrEmpty(result.TokenType) ? AccessToken.BearerScheme : result.TokenType)
+        {
+            RefreshOn = result.AuthenticationResultMetadata?.RefreshOn is { } refreshOn ? obtainedAt + (refreshOn - msalNow) : null,
+        };
+    }
+
+    /// <summary>One MSAL call; <paramref name="refuseSha256"/> is the hash of a token MSAL must not answer with.</summary>
+    protected abstract Task<AuthenticationResult> AcquireAsync(TokenRequestContext context, string? refuseSha256, CancellationToken cancellationToken);
+
+    /// <summary>The credentials that must never show in a message: the configured ones, and any this source produced.</summary>
+    protected virtual IReadOnlyList<string> Secrets() => secrets;
+
+    /// <summary>MSAL's format for <c>WithAccessTokenSha256ToRefresh</c>: base64 of SHA-256 over the token's UTF-8 bytes.</summary>
+    private static string Sha256(string token) => Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+
+    private static string CacheKeyParameters(TokenRequestContext context) =>
+        string.Join(' ', context.Scopes.Select(Uri.EscapeDataString)) + "|" + Uri.EscapeDataString(context.Resource ?? string.Empty);
+}
+
+/// <summary>Application tokens from a confidential client: a secret, a certificate, or a federated assertion.</summary>
+internal sealed class ConfidentialClientTokenSource(
+    IConfidentialClientApplication application,
+    string issuer,
+    IReadOnlyList<string> secrets,
+    string? cacheKey,
+    ClientAssertionFileReader? assertionFile,
+    TimeProvider time) : MsalTokenSource(issuer, secrets, cacheKey, time)
+{
+    protected override Task<AuthenticationResult> AcquireAsync(TokenRequestContext context, string? refuseSha256, CancellationToken cancellationToken)
+    {
+        var request = application.AcquireTokenForClient(Scopes(context)).WithCorrelationId(Guid.NewGuid());
+        if (refuseSha256 is not null)
+        {
+            request = request.WithAccessTokenSha256ToRefresh(refuseSha256);
+        }
+
+        if (context.Claims is not null)
+        {
+            request = request.WithClaims(context.Claims);
+        }
+
+        return request.ExecuteAsync(cancellationToken);
+    }
+
+    protected override IReadOnlyList<string> Secrets() =>
+        assertionFile?.LastAssertion is { } assertion ? [.. base.Secrets(), assertion] : base.Secrets();
+
+    /// <summary>The configured scopes, else <c>{Resource}/.default</c>: Entra's client credentials take only that form.</summary>
+    private static string[] Scopes(TokenRequestContext context) =>
+        context.Scopes.Count > 0 ? [.. context.Scopes]
+        : context.Resource is { } resource ? [resource.TrimEnd('/') + "/.default"]
+        : [];
+}
+
+/// <summary>Tokens of an Azure managed identity, from the platform's identity endpoint through MSAL.</summary>
+internal sealed class ManagedIdentityTokenSource(
+    IManagedIdentityApplication application,
+    string issuer,
+    string? cacheKey,
+    TimeProvider time) : MsalTokenSource(issuer, [], cacheKey, time)
+{
+    protected override Task<AuthenticationResult> AcquireAsync(TokenRequestContext context, string? refuseSha256, CancellationToken cancellationToken)
+    {
+        var resource = MsalSettings.ManagedIdentityResource(context.Resource, context.Scopes)
+            ?? throw new TokenAcquisitionException(context.ClientName, TokenFailureKind.Credential, $"Client '{context.ClientName}' has no single resource for its managed identity token: set Resource, or one Scope.", isTransient: false);
+
+        // MSAL's managed identity requests have no per-token cache bypass: once this source has handed a token out,
+        // any further request is for another one.
+        var request = application.AcquireTokenForManagedIdentity(resource).WithCorrelationId(Guid.NewGuid()).WithForceRefresh(refuseSha256 is not null);
+        if (context.Claims is not null)
+        {
+            request = request.WithClaims(context.Claims);
+        }
+
+        return request.ExecuteAsync(cancellationToken);
+    }
+}

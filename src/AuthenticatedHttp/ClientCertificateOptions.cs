@@ -1,0 +1,26 @@
+using AuthenticatedHttp.DependencyInjection.Internal;
+
+namespace AuthenticatedHttp;
+
+/// <summary>
+/// The client's certificate, under the configuration key <c>ClientCertificate:</c>: a PKCS#12 or PEM file with its
+/// private key, or a certificate in the current user's or the machine's store found by thumbprint. Read by
+/// <c>UseMicrosoftIdentityClient()</c> (package AuthenticatedHttp.Msal), which signs its client assertions with it;
+/// the built-in client_credentials grant signs with <see cref="ClientAssertionOptions.CertificateFile"/> instead.
+/// </summary>
+/// <remarks>No value here, and no key, ever appears in a log line, an exception message or a metric.</remarks>
+public sealed class ClientCertificateOptions
+{
+    /// <summary>Gets or sets a file with the certificate and its private key: PKCS#12 (<c>.pfx</c>, <c>.p12</c>, with <see cref="Password"/>) or PEM holding both.</summary>
+    public string? File { get; set; }
+
+    /// <summary>Gets or sets the password of a PKCS#12 <see cref="File"/>.</summary>
+    [SecretSetting]
+    public string? Password { get; set; }
+
+    /// <summary>
+    /// Gets or sets the SHA-1 thumbprint (hexadecimal; spaces and colons ignored) of a certificate with a private key in
+    /// the <c>My</c> store of the current user, else of the local machine.
+    /// </summary>
+    public string? Thumbprint { get; set; }
+}
