@@ -46,4 +46,7 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Error, "Client '{ClientName}': the refresh token the server rotated could not be stored ({Store}); it is kept in memory, and a restart would start again from an already used one.", EventName = "RefreshTokenNotStored")]
     public static partial void RefreshTokenNotStored(ILogger logger, Exception exception, string clientName, string store);
+
+    [LoggerMessage(14, LogLevel.Information, "Client '{ClientName}': the token source ({Source}) answered the background refresh with the token already held; it stays in use and the refresh is tried again in {RetryIn}.", EventName = "SameTokenReturned")]
+    public static partial void SameTokenReturned(ILogger logger, string clientName, string source, TimeSpan retryIn);
 }

@@ -153,6 +153,36 @@ public sealed class TokenSlotTests : IDisposable
     }
 
     [Fact]
+    public async Task BackgroundRefresh_SourceAnswersWithTheHeldToken_KeepsItAndBacksOffInsteadOfAskingOnEveryRequest()
+    {
+        var first = await _f.WarmAsync(Hour);
+        var expiresAt = first.Token.ExpiresAt;
+        var answers = 0;
+        _f.Source.RequestTokenAsync(Arg.Any<TokenRequestContext>(), Arg.Any<CancellationToken>())
+            .Returns(_ => Task.FromResult(Interlocked.Increment(ref answers) <= 2
+                ? new AccessToken(first.Token.Value, expiresAt, _f.Time.GetUtcNow()) // a cache in front of the issuer: the same token again
+                : _f.Token("second", Hour)));
+        _f.Time.Advance(TimeSpan.FromMinutes(55));
+
+        for (var i = 0; i < 1000; i++)
+        {
+            Assert.True(_f.Slot.TryGetToken(out var served));
+            Assert.Same(first, served);
+            await Task.Yield();
+        }
+
+        Assert.Equal(1, answers); // then a backoff of 1 s, not a request per caller
+        _f.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(_f.Slot.TryGetToken(out _));
+        await WaitUntilAsync(() => Volatile.Read(ref answers) == 2);
+        _f.Time.Advance(TimeSpan.FromSeconds(2));                 // the backoff doubled
+        Assert.True(_f.Slot.TryGetToken(out _));
+        Assert.Equal("second", (await WaitForNewTokenAsync(first)).Token.Value);
+        Assert.Equal(3, answers);
+        Assert.Equal(TokenPhase.Fresh, _f.Slot.Current!.Phase);
+    }
+
+    [Fact]
     public void Schedule_IssuerAdvisesAnEarlierRefresh_RefreshesThenOtherwiseKeepsItsOwnTime()
     {
         var policy = new TokenLifetimePolicy(TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(10), RefreshJitter.None);

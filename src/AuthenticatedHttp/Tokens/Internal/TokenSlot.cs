@@ -375,6 +375,27 @@ internal sealed class TokenSlot : IDisposable
                     isTransient: false);
             }
 
+            // A source with a cache of its own (a managed identity endpoint, a sidecar) may answer a background refresh
+            // with the token already held. Replacing it with itself would leave it stale, and the next request would
+            // ask again at once: wait as after a failed refresh instead, and keep serving it.
+            if (background && Volatile.Read(ref _current) is { } held && string.Equals(held.Token.Value, token.Value, StringComparison.Ordinal))
+            {
+                TimeSpan retryIn;
+                lock (_gate)
+                {
+                    var now = _time.GetUtcNow();
+                    Volatile.Write(ref _refresh, null);
+                    retryIn = BackgroundRetryDelay(++_backgroundFailures, TimeSpan.Zero, held, now);
+                    Volatile.Write(ref _backgroundRetryNotBeforeTicks, (now + retryIn).UtcTicks);
+                }
+
+                Log.SameTokenReturned(_logger, clientNames, source.GetType().Name, retryIn);
+                _metrics.TokenRequestCompleted(clientNames, background, failure: null, _time.GetElapsedTime(started));
+                TokenRequestActivity.Succeeded(activity);
+                refresh.TrySetResult(held);
+                return;
+            }
+
             var cached = _policy.Schedule(token);
             lock (_gate)
             {
