@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using AuthenticatedHttp.Testing.Internal;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -15,18 +16,31 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace AuthenticatedHttp.Testing;
 
 /// <summary>
-/// A real HTTP server on 127.0.0.1 (dynamic port) that is both an OAuth 2.0 authorization server for the
-/// client_credentials and refresh_token grants (<see cref="TokenEndpoint"/>) and a protected API accepting only the
-/// tokens it issued (<see cref="ApiBaseAddress"/>), with counters and fault injection for tests, benchmarks and demos.
+/// A real HTTP server on 127.0.0.1 (dynamic port, http or <see cref="LoopbackAuthServerOptions.UseHttps">https</see>)
+/// that is both an OAuth 2.0 authorization server for the client_credentials and refresh_token grants
+/// (<see cref="TokenEndpoint"/>, plus an Azure App Service <see cref="ManagedIdentityEndpoint"/>) and a protected API
+/// accepting only the tokens it issued (<see cref="ApiBaseAddress"/>), with counters and fault injection for tests,
+/// benchmarks and demos. MSAL.NET works against it: a confidential client with <c>WithOidcAuthority(Authority)</c>
+/// over https (client secret, client assertion, or certificate with
+/// <see cref="LoopbackAuthServerOptions.AcceptStringNumericDates"/>), and managed identity.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Authorization server endpoints: <c>POST connect/token</c> (RFC 6749 client_credentials, and refresh_token with
 /// rotation and reuse detection, see <see cref="IssueRefreshToken"/>; clients authenticate with
-/// <c>client_secret_basic</c>, <c>client_secret_post</c> or <c>private_key_jwt</c>);
+/// <c>client_secret_basic</c>, <c>client_secret_post</c> or <c>private_key_jwt</c>; a <c>claims</c> parameter is
+/// remembered with the token, see <see cref="DemandClaims"/>);
 /// <c>GET .well-known/openid-configuration</c> (OpenID Connect Discovery 1.0) and
 /// <c>GET .well-known/oauth-authorization-server</c> (RFC 8414), the same metadata document with <c>issuer</c> =
-/// <see cref="Authority"/>, see <see cref="DiscoveryIssuer"/>.
+/// <see cref="Authority"/>, see <see cref="DiscoveryIssuer"/>; <c>GET msi/token</c>, see <see cref="ManagedIdentityEndpoint"/>.
+/// </para>
+/// <para>
+/// The audience (<c>aud</c>) of a token is, in this order: the RFC 8707 <c>resource</c> parameters; for
+/// client_credentials, the <c>{resource}</c> of a scope <c>{resource}/.default</c> (Microsoft Entra ID's form, which
+/// MSAL sends, repeated as the response's <c>scope</c> so MSAL's cache finds the token: for example
+/// <c>ApiBaseAddress + "/.default"</c> gives the audience <see cref="ApiBaseAddress"/>; such a scope grants every
+/// scope the client is allowed and cannot be combined with other scopes or with <c>resource</c>); else
+/// <see cref="ApiBaseAddress"/>. The protected API accepts any token this server issued, whatever its audience.
 /// </para>
 /// <para>
 /// API endpoints, all requiring <c>Authorization: Bearer</c>: any method on <c>api/echo</c> (echoes method, path,
@@ -42,20 +56,64 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly ServerState _state;
+    private readonly X509Certificate2? _ownedCertificate;
     private int _disposed;
 
-    private LoopbackAuthServer(WebApplication app, ServerState state, Uri baseAddress)
+    private LoopbackAuthServer(WebApplication app, ServerState state, Uri baseAddress, X509Certificate2? certificate, bool ownsCertificate)
     {
         _app = app;
         _state = state;
+        Certificate = certificate;
+        _ownedCertificate = ownsCertificate ? certificate : null;
         BaseAddress = baseAddress;
         Authority = baseAddress;
         TokenEndpoint = new Uri(baseAddress, "connect/token");
         ApiBaseAddress = new Uri(baseAddress, "api/");
+        ManagedIdentityEndpoint = new Uri(baseAddress, "msi/token");
     }
 
-    /// <summary>The server's root, <c>http://127.0.0.1:{port}/</c>.</summary>
+    /// <summary>
+    /// The server's root, <c>http://127.0.0.1:{port}/</c>, or <c>https://127.0.0.1:{port}/</c> with
+    /// <see cref="LoopbackAuthServerOptions.UseHttps"/>.
+    /// </summary>
     public Uri BaseAddress { get; }
+
+    /// <summary>
+    /// The TLS certificate the server presents (<see cref="LoopbackAuthServerOptions.Certificate"/> or the one it
+    /// generated), or <see langword="null"/> over http. A generated one is disposed with the server. Trust it through
+    /// <see cref="CreateTrustingHandler"/> rather than a certificate store.
+    /// </summary>
+    public X509Certificate2? Certificate { get; }
+
+    /// <summary>
+    /// The Azure App Service managed identity endpoint (api-version 2019-08-01), <see cref="BaseAddress"/> +
+    /// <c>msi/token</c>: set the environment variable <c>IDENTITY_ENDPOINT</c> to it and <c>IDENTITY_HEADER</c> to
+    /// <see cref="ManagedIdentityHeader"/>, and MSAL.NET's <c>ManagedIdentityApplication</c> (or Azure.Identity's
+    /// <c>ManagedIdentityCredential</c>) gets its tokens here.
+    /// </summary>
+    /// <remarks>
+    /// <c>GET</c> with the query parameters <c>api-version=2019-08-01</c> and <c>resource</c> (required), and at most
+    /// one of <c>client_id</c>, <c>mi_res_id</c>, <c>object_id</c> naming a user-assigned identity listed in
+    /// <see cref="LoopbackAuthServerOptions.ManagedIdentityClientIds"/> (none names the system-assigned identity,
+    /// <see cref="LoopbackAuthServerOptions.SystemAssignedManagedIdentityClientId"/>), and the header
+    /// <c>X-IDENTITY-HEADER</c> = <see cref="ManagedIdentityHeader"/>. Answers 200
+    /// <c>{"access_token","expires_on","resource","token_type":"Bearer","client_id"}</c> (<c>expires_on</c> is Unix
+    /// seconds as a string), the token being a token of this server with <c>aud</c> = the resource, <c>sub</c> =
+    /// <c>client_id</c> = the identity's id, an empty scope and <see cref="TokenLifetime"/>; the protected API accepts
+    /// it. A missing or wrong header is answered 401, an unknown identity, a missing resource or another api-version
+    /// 400, each with App Service's error body <c>{"statusCode","message","correlationId"}</c>. Every request is
+    /// counted in <see cref="ManagedIdentityRequests"/> only (not in <see cref="TokenRequests"/>,
+    /// <see cref="TokensIssued"/>, <see cref="TokenRequestsFailed"/> or <see cref="TokenRequestLog"/>);
+    /// <see cref="FailNextTokenRequests"/> and <see cref="RevokeAllTokens"/> apply to it, while
+    /// <see cref="TokenEndpointDelay"/> and <see cref="TokenEndpointInterceptor"/> do not.
+    /// </remarks>
+    public Uri ManagedIdentityEndpoint { get; }
+
+    /// <summary>
+    /// The secret <see cref="ManagedIdentityEndpoint"/> expects in its <c>X-IDENTITY-HEADER</c> header (the value of
+    /// the <c>IDENTITY_HEADER</c> environment variable): 32 random hexadecimal characters, new for every server.
+    /// </summary>
+    public string ManagedIdentityHeader => _state.ManagedIdentityHeader;
 
     /// <summary>
     /// The server's issuer identifier (RFC 8414 §2), equal to <see cref="BaseAddress"/>: configure a client's authority
@@ -111,6 +169,15 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
 
     /// <summary>403 responses the API sent.</summary>
     public int ApiForbidden => _state.Counters.ApiForbidden;
+
+    /// <summary>
+    /// 401 <c>insufficient_claims</c> responses the API sent because of <see cref="DemandClaims"/> (also counted in
+    /// <see cref="ApiUnauthorized"/>).
+    /// </summary>
+    public int ApiClaimsChallenges => _state.Counters.ApiClaimsChallenges;
+
+    /// <summary>Every request to <see cref="ManagedIdentityEndpoint"/>, whatever its outcome.</summary>
+    public int ManagedIdentityRequests => _state.Counters.ManagedIdentityRequests;
 
     /// <summary>
     /// While <see langword="true"/>, the API answers every bearer token with 401 <c>invalid_token</c>, like an API that
@@ -178,11 +245,17 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
     /// <summary>The most recent token requests (up to 1000), oldest first; a snapshot.</summary>
     public IReadOnlyList<TokenRequestRecord> TokenRequestLog => _state.RequestLog.Snapshot();
 
-    /// <summary>Starts a server on <c>http://127.0.0.1:0</c> and returns once it is accepting connections.</summary>
+    /// <summary>
+    /// Starts a server on <c>http://127.0.0.1:0</c> (or <c>https://</c>, see
+    /// <see cref="LoopbackAuthServerOptions.UseHttps"/>) and returns once it is accepting connections.
+    /// </summary>
     /// <param name="configure">Adjusts the options before start; the options are not read again afterwards.</param>
     /// <param name="cancellationToken">Cancels starting.</param>
     /// <returns>The running server; dispose it to stop it.</returns>
-    /// <exception cref="ArgumentException">The options are invalid (duplicate client ids, a lifetime under one second...).</exception>
+    /// <exception cref="ArgumentException">
+    /// The options are invalid (duplicate client ids, a lifetime under one second, a certificate without a private
+    /// key or without <see cref="LoopbackAuthServerOptions.UseHttps"/>...).
+    /// </exception>
     public static async Task<LoopbackAuthServer> StartAsync(
         Action<LoopbackAuthServerOptions>? configure = null,
         CancellationToken cancellationToken = default)
@@ -191,19 +264,24 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         configure?.Invoke(options);
         var loggerFactory = options.LoggerFactory ?? NullLoggerFactory.Instance;
         var state = new ServerState(options, loggerFactory.CreateLogger<LoopbackAuthServer>());
+        ValidateCertificate(options);
 
-        var app = BuildApplication(loggerFactory);
+        var certificate = options.UseHttps ? options.Certificate ?? ServerCertificate.CreateSelfSigned() : null;
+        var ownsCertificate = certificate is not null && options.Certificate is null;
+        WebApplication? app = null;
         try
         {
+            app = BuildApplication(loggerFactory, certificate);
             new Internal.TokenEndpoint(state).Map(app);
             new Internal.ProtectedApi(state).Map(app);
             new DiscoveryEndpoint(state).Map(app);
+            new Internal.ManagedIdentityEndpoint(state).Map(app);
             state.Stopping = app.Lifetime.ApplicationStopping;
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
 
             var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>()
                 .Addresses.First();
-            var server = new LoopbackAuthServer(app, state, new Uri(address.TrimEnd('/') + "/"));
+            var server = new LoopbackAuthServer(app, state, new Uri(address.TrimEnd('/') + "/"), certificate, ownsCertificate);
             state.DefaultAudience = server.ApiBaseAddress.AbsoluteUri;
             state.Authority = server.Authority.AbsoluteUri.TrimEnd('/');
             Log.Started(state.Logger, server.BaseAddress);
@@ -211,10 +289,54 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         }
         catch
         {
-            await app.DisposeAsync().ConfigureAwait(false);
+            if (app is not null)
+            {
+                await app.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (ownsCertificate)
+            {
+                certificate!.Dispose();
+            }
+
             throw;
         }
     }
+
+    /// <summary>
+    /// Creates a handler for clients of this server (an <see cref="HttpClient"/>, MSAL's
+    /// <c>IMsalHttpClientFactory</c>, a library's primary handler): over https it accepts the certificate a
+    /// platform would trust, or exactly <see cref="Certificate"/> (compared byte for byte), so tests need no
+    /// certificate store; over http it is a plain <see cref="SocketsHttpHandler"/>.
+    /// </summary>
+    /// <returns>A new handler; the caller owns and disposes it (through the <see cref="HttpClient"/> that uses it).</returns>
+    public SocketsHttpHandler CreateTrustingHandler() => ServerCertificate.CreateTrustingHandler(Certificate);
+
+    /// <summary>
+    /// Makes the protected API demand claims, as Microsoft Entra ID's continuous access evaluation does: from now on it
+    /// answers every token that was not issued for a request asking for them with 401 and
+    /// <c>WWW-Authenticate: Bearer ..., error="insufficient_claims", claims="{base64}"</c>, where <c>{base64}</c> is
+    /// <paramref name="claimsJson"/>'s UTF-8 in standard base64 (what MSAL's
+    /// <c>WwwAuthenticateParameters.GetClaimChallengeFromResponseHeaders</c> decodes); counted in
+    /// <see cref="ApiClaimsChallenges"/> and <see cref="ApiUnauthorized"/>.
+    /// </summary>
+    /// <remarks>
+    /// A token satisfies the demand when the token request that obtained it had a <c>claims</c> parameter (OpenID
+    /// Connect Core §5.5; see <see cref="TokenRequestRecord.Claims"/>) whose <c>access_token</c> object has every
+    /// member name of the demand's <c>access_token</c> object; values and extra members (such as the
+    /// <c>xms_cc</c> client capabilities MSAL merges in) are not compared. The server remembers the claims with the token,
+    /// so a later demand applies to tokens already issued. Tokens of <see cref="ManagedIdentityEndpoint"/> carry no
+    /// claims request and never satisfy a demand. The check comes after the token is found valid and before
+    /// <see cref="FailNextApiRequests"/>.
+    /// </remarks>
+    /// <param name="claimsJson">
+    /// A JSON object with a non-empty <c>access_token</c> object, for example
+    /// <c>{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}</c>; <see langword="null"/> withdraws the
+    /// demand.
+    /// </param>
+    /// <exception cref="ArgumentException"><paramref name="claimsJson"/> is not such an object.</exception>
+    public void DemandClaims(string? claimsJson) =>
+        _state.ClaimsDemand = claimsJson is null ? null : ClaimsDemand.Parse(claimsJson, nameof(claimsJson));
 
     /// <summary>
     /// Resets every counter (token, refresh, discovery and API) to zero and clears <see cref="TokenRequestLog"/>.
@@ -273,7 +395,9 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
     /// <summary>
     /// Answers the next <paramref name="count"/> token requests with <paramref name="status"/> and an RFC 6749 §5.2 error
     /// body (no body if <paramref name="error"/> is <see langword="null"/>). Replaces any failures still pending;
-    /// a count of zero cancels them.
+    /// a count of zero cancels them. Requests to <see cref="ManagedIdentityEndpoint"/> count among them and fail with
+    /// App Service's error body instead: <c>{"statusCode","message"}</c> (the description, else the error),
+    /// <c>"error"</c> and <c>"correlationId"</c>.
     /// </summary>
     /// <param name="count">How many requests fail.</param>
     /// <param name="status">The status code to answer with (200-599).</param>
@@ -317,13 +441,32 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         finally
         {
             await _app.DisposeAsync().ConfigureAwait(false);
+            _ownedCertificate?.Dispose();
         }
     }
 
     /// <inheritdoc/>
     public override string ToString() => $"LoopbackAuthServer {BaseAddress}";
 
-    private static WebApplication BuildApplication(ILoggerFactory loggerFactory)
+    private static void ValidateCertificate(LoopbackAuthServerOptions options)
+    {
+        if (options.Certificate is not { } certificate)
+        {
+            return;
+        }
+
+        if (!options.UseHttps)
+        {
+            throw new ArgumentException("options.Certificate is set but options.UseHttps is false; set UseHttps to serve https.", nameof(options));
+        }
+
+        if (!certificate.HasPrivateKey)
+        {
+            throw new ArgumentException("options.Certificate has no private key, so it cannot serve TLS.", nameof(options));
+        }
+    }
+
+    private static WebApplication BuildApplication(ILoggerFactory loggerFactory, X509Certificate2? certificate)
     {
         // The empty builder reads no appsettings.json or ASPNETCORE_* variables, so the test host's
         // configuration cannot add endpoints, change ports or turn on console logging.
@@ -334,7 +477,13 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Listen(IPAddress.Loopback, 0);
+            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                if (certificate is not null)
+                {
+                    listen.UseHttps(certificate);
+                }
+            });
         });
         builder.Services.AddRoutingCore();
         builder.Services.Replace(ServiceDescriptor.Singleton(loggerFactory));

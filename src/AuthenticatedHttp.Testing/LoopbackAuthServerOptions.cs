@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 
 namespace AuthenticatedHttp.Testing;
@@ -10,6 +11,12 @@ public sealed class LoopbackAuthServerOptions
 
     /// <summary>The secret of the client registered by default.</summary>
     public const string DefaultClientSecret = "test-secret";
+
+    /// <summary>
+    /// The <c>client_id</c> (and the token's <c>sub</c> and <c>client_id</c> claims) of tokens that
+    /// <see cref="LoopbackAuthServer.ManagedIdentityEndpoint"/> issues to the system-assigned identity.
+    /// </summary>
+    public const string SystemAssignedManagedIdentityClientId = "system-assigned-managed-identity";
 
     /// <summary>
     /// How long issued tokens live; <c>expires_in</c> carries it in whole seconds (fractions are dropped).
@@ -46,4 +53,42 @@ public sealed class LoopbackAuthServerOptions
 
     /// <summary>Receives the server's and Kestrel's logs; <see langword="null"/> (the default) logs nothing.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// Whether the server listens on <c>https://127.0.0.1:{port}/</c> instead of <c>http://</c>; every address it
+    /// publishes (<see cref="LoopbackAuthServer.BaseAddress"/>, <see cref="LoopbackAuthServer.TokenEndpoint"/>, the
+    /// discovery documents...) then uses https. Clients that insist on https authorities (MSAL's
+    /// <c>WithOidcAuthority</c>) need it.
+    /// </summary>
+    /// <remarks>
+    /// The server presents <see cref="Certificate"/>, or else a self-signed certificate it creates in memory at start
+    /// (ECDSA P-256, subject <c>CN=127.0.0.1</c>, subject alternative names IP 127.0.0.1 and DNS <c>localhost</c>,
+    /// server-authentication EKU, valid from one hour ago for three days). Nothing is written to a certificate store:
+    /// trust it through <see cref="LoopbackAuthServer.CreateTrustingHandler"/>.
+    /// </remarks>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool UseHttps { get; set; }
+
+    /// <summary>
+    /// The TLS server certificate to present instead of a generated one; it must have a private key, and requires
+    /// <see cref="UseHttps"/>. The server does not dispose it. <see langword="null"/> (the default) generates one.
+    /// </summary>
+    public X509Certificate2? Certificate { get; set; }
+
+    /// <summary>
+    /// The user-assigned managed identities that <see cref="LoopbackAuthServer.ManagedIdentityEndpoint"/> issues
+    /// tokens for, by the id a client names them with: the <c>client_id</c>, <c>mi_res_id</c> or <c>object_id</c>
+    /// query parameter must equal one of these (ordinal comparison), else the request is answered 400. The
+    /// system-assigned identity (a request that names none) is always available. Empty by default.
+    /// </summary>
+    public IList<string> ManagedIdentityClientIds { get; } = [];
+
+    /// <summary>
+    /// Whether <c>private_key_jwt</c> client assertions may carry <c>exp</c>, <c>nbf</c> and <c>iat</c> as JSON strings
+    /// of decimal digits (<c>"exp":"1700000600"</c>), as MSAL.NET's certificate credential
+    /// (<c>WithCertificate</c>) sends them and Microsoft Entra ID accepts them. When <see langword="false"/>, only JSON
+    /// numbers are accepted (RFC 7519 §2 NumericDate), as strict providers do.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool AcceptStringNumericDates { get; set; }
 }

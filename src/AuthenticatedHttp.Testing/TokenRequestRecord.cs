@@ -23,4 +23,12 @@ public sealed record TokenRequestRecord(
     /// </summary>
     // Init-only rather than positional, so code that constructs or deconstructs records is unaffected.
     public string? GrantType { get; init; }
+
+    /// <summary>
+    /// The <c>claims</c> parameter exactly as sent (OpenID Connect Core §5.5: a JSON object, e.g. the claims of an
+    /// API's <c>insufficient_claims</c> challenge, merged by MSAL with client capabilities such as
+    /// <c>{"access_token":{"xms_cc":{"values":["cp1"]}}}</c>), or <see langword="null"/> if absent or if the body was
+    /// never read.
+    /// </summary>
+    public string? Claims { get; init; }
 }

@@ -27,8 +27,11 @@ internal static partial class MsalFailures
         var status = service is { StatusCode: > 0 } ? (HttpStatusCode?)service.StatusCode : null;
         var retryAfter = RetryAfter(service, time);
         var network = ex.InnerException is HttpRequestException or SocketException or IOException;
-        var transient = ex.IsRetryable || network || TransientClientCodes.Contains(ex.ErrorCode)
-            || status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int?)status >= 500;
+        // An answer's status says it (MSAL also marks some 4xx of managed identity endpoints retryable, which a
+        // refused identity is not); without one, MSAL's judgement and the cause.
+        var transient = status is { } answered
+            ? answered is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)answered >= 500
+            : ex.IsRetryable || network || TransientClientCodes.Contains(ex.ErrorCode);
         var kind = status is not null
             ? ((int)status.Value is 400 or 401 && !string.IsNullOrEmpty(ex.ErrorCode) ? TokenFailureKind.OAuthError : TokenFailureKind.HttpError)
             : ex.ErrorCode switch

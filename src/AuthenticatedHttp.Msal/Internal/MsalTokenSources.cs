@@ -50,8 +50,13 @@ internal abstract class MsalTokenSource(string issuer, IReadOnlyList<string> sec
     /// <summary>The credentials that must never show in a message: the configured ones, and any this source produced.</summary>
     protected virtual IReadOnlyList<string> Secrets() => secrets;
 
-    /// <summary>MSAL's format for <c>WithAccessTokenSha256ToRefresh</c>: base64 of SHA-256 over the token's UTF-8 bytes.</summary>
-    private static string Sha256(string token) => Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+    /// <summary>
+    /// The hash <c>WithAccessTokenSha256ToRefresh</c> compares: SHA-256 over the token's UTF-8 bytes, as lowercase hex.
+    /// MSAL's documentation says base64, but its cache lookup (<c>ClientCredentialRequest.IsMatchingTokenHash</c>)
+    /// compares lowercase hex; a base64 hash never matches and MSAL hands the rejected token back (the revocation test
+    /// proves which one works).
+    /// </summary>
+    private static string Sha256(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 
     private static string CacheKeyParameters(TokenRequestContext context) =>
         string.Join(' ', context.Scopes.Select(Uri.EscapeDataString)) + "|" + Uri.EscapeDataString(context.Resource ?? string.Empty);
@@ -105,8 +110,10 @@ internal sealed class ManagedIdentityTokenSource(
             ?? throw new TokenAcquisitionException(context.ClientName, TokenFailureKind.Credential, $"Client '{context.ClientName}' has no single resource for its managed identity token: set Resource, or one Scope.", isTransient: false);
 
         // MSAL's managed identity requests have no per-token cache bypass: once this source has handed a token out,
-        // any further request is for another one.
-        var request = application.AcquireTokenForManagedIdentity(resource).WithCorrelationId(Guid.NewGuid()).WithForceRefresh(refuseSha256 is not null);
+        // any further request is for another one. With claims, MSAL skips its cache itself and tells the endpoint the
+        // hash of the token it held (token_sha256_to_refresh), which a forced refresh would leave out.
+        var request = application.AcquireTokenForManagedIdentity(resource).WithCorrelationId(Guid.NewGuid())
+            .WithForceRefresh(refuseSha256 is not null && context.Claims is null);
         if (context.Claims is not null)
         {
             request = request.WithClaims(context.Claims);

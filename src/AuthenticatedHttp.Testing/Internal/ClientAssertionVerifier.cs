@@ -10,9 +10,10 @@ namespace AuthenticatedHttp.Testing.Internal;
 /// <summary>
 /// Verifies <c>private_key_jwt</c> client assertions (RFC 7523 §2.2 and §3, OIDC Core §9) as a strict authorization
 /// server does: signature by the client's registered key, <c>iss</c> = <c>sub</c> = the client, an audience naming
-/// this server, NumericDate times (a string <c>exp</c> is refused), a short lifetime, and each <c>jti</c> once.
+/// this server, NumericDate times (a string <c>exp</c> is refused unless <paramref name="acceptStringNumericDates"/>, for
+/// MSAL.NET), a short lifetime, and each <c>jti</c> once.
 /// </summary>
-internal sealed class ClientAssertionVerifier(TimeProvider time)
+internal sealed class ClientAssertionVerifier(TimeProvider time, bool acceptStringNumericDates = false)
 {
     public const string JwtBearerType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -78,7 +79,7 @@ internal sealed class ClientAssertionVerifier(TimeProvider time)
             }
 
             var now = time.GetUtcNow();
-            var expiresAt = DateTimeOffset.FromUnixTimeSeconds((long)claims.GetProperty("exp").GetDouble());
+            var expiresAt = DateTimeOffset.FromUnixTimeSeconds(Seconds(claims, "exp")!.Value);
             if (expiresAt <= now - Leeway)
             {
                 return "The assertion has expired.";
@@ -89,7 +90,7 @@ internal sealed class ClientAssertionVerifier(TimeProvider time)
                 return $"The assertion lives too long: exp may be at most {MaxRemainingLifetime.TotalMinutes:0} minutes away.";
             }
 
-            if (claims.TryGetProperty("nbf", out var nbf) && DateTimeOffset.FromUnixTimeSeconds((long)nbf.GetDouble()) > now + Leeway)
+            if (Seconds(claims, "nbf") is { } nbf && DateTimeOffset.FromUnixTimeSeconds(nbf) > now + Leeway)
             {
                 return "The assertion is not valid yet (nbf).";
             }
@@ -170,17 +171,48 @@ internal sealed class ClientAssertionVerifier(TimeProvider time)
         };
     }
 
-    /// <summary>RFC 7519 §2: a NumericDate is a JSON number. Libraries that send strings are refused, as certified providers do.</summary>
-    private static string? TimeProblem(JsonElement claims, string name, bool required)
+    /// <summary>
+    /// RFC 7519 §2: a NumericDate is a JSON number. Libraries that send strings are refused, as certified providers
+    /// do, unless strings of digits are accepted (MSAL.NET sends them, Microsoft Entra ID accepts them).
+    /// </summary>
+    private string? TimeProblem(JsonElement claims, string name, bool required)
     {
         if (!claims.TryGetProperty(name, out var value))
         {
             return required ? $"The assertion has no {name}." : null;
         }
 
-        return value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var seconds) && seconds is > 0 and < 253402300799
+        return Seconds(claims, name) is not null
             ? null
-            : $"The assertion's {name} must be a NumericDate (a JSON number of seconds), not {value.ValueKind.ToString().ToLowerInvariant()}.";
+            : $"The assertion's {name} must be a NumericDate (a JSON number of seconds{(acceptStringNumericDates ? ", or a string of its digits" : string.Empty)}), not {value.ValueKind.ToString().ToLowerInvariant()}.";
+    }
+
+    /// <summary>A NumericDate claim in whole seconds (fractions dropped), or null when absent or not a valid one.</summary>
+    private long? Seconds(JsonElement claims, string name)
+    {
+        if (!claims.TryGetProperty(name, out var value))
+        {
+            return null;
+        }
+
+        double seconds;
+        if (value.ValueKind == JsonValueKind.Number)
+        {
+            if (!value.TryGetDouble(out seconds))
+            {
+                return null;
+            }
+        }
+        else if (value.ValueKind != JsonValueKind.String
+            || !acceptStringNumericDates
+            || value.GetString() is not { Length: > 0 and <= 12 } digits
+            || !digits.All(char.IsAsciiDigit)
+            || !double.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out seconds))
+        {
+            return null;
+        }
+
+        return seconds is > 0 and < 253402300799 ? (long)seconds : null;
     }
 
     private static IEnumerable<string> Audiences(JsonElement claims) =>

@@ -57,6 +57,8 @@ internal sealed class DiscoveryEndpoint(ServerState state)
             WriteArray(writer, "token_endpoint_auth_signing_alg_values_supported", SigningAlgorithms);
             WriteArray(writer, "grant_types_supported", GrantTypes);
             WriteArray(writer, "scopes_supported", ScopesSupported());
+            // The token endpoint remembers a claims request with the token (LoopbackAuthServer.DemandClaims).
+            writer.WriteBoolean("claims_parameter_supported", true);
         }).ConfigureAwait(false);
     }
 

@@ -57,8 +57,11 @@ internal static class HttpResponses
         response.Headers.Pragma = "no-cache";
     }
 
-    /// <summary>Builds an RFC 6750 §3 challenge; parameters are quoted-strings, so quotes and backslashes are escaped.</summary>
-    public static string BearerErrorChallenge(string error, string description, string? scope = null)
+    /// <summary>
+    /// Builds an RFC 6750 §3 challenge; parameters are quoted-strings, so quotes and backslashes are escaped.
+    /// <paramref name="claims"/> is the base64 <c>claims</c> parameter of an <c>insufficient_claims</c> challenge.
+    /// </summary>
+    public static string BearerErrorChallenge(string error, string description, string? scope = null, string? claims = null)
     {
         var challenge = $"{BearerChallenge}, error=\"{error}\"";
         if (scope is not null)
@@ -66,6 +69,7 @@ internal static class HttpResponses
             challenge += $", scope={HeaderUtilities.EscapeAsQuotedString(scope)}";
         }
 
-        return challenge + $", error_description={HeaderUtilities.EscapeAsQuotedString(description)}";
+        challenge += $", error_description={HeaderUtilities.EscapeAsQuotedString(description)}";
+        return claims is null ? challenge : challenge + $", claims=\"{claims}\"";
     }
 }

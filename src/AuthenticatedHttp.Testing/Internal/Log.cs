@@ -19,4 +19,10 @@ internal static partial class Log
 
     [LoggerMessage(5, LogLevel.Warning, "Refresh token reuse by client {ClientId}: its grant is revoked")]
     public static partial void RefreshTokenReused(ILogger logger, string clientId);
+
+    [LoggerMessage(6, LogLevel.Debug, "Issued a managed identity token to {ClientId} for resource '{Resource}', expires in {ExpiresIn}s")]
+    public static partial void ManagedIdentityTokenIssued(ILogger logger, string clientId, string resource, long expiresIn);
+
+    [LoggerMessage(7, LogLevel.Debug, "Managed identity request rejected with {StatusCode}: {Message}")]
+    public static partial void ManagedIdentityRequestRejected(ILogger logger, int statusCode, string? message);
 }

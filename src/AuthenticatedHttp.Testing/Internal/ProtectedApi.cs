@@ -12,6 +12,8 @@ internal sealed class ProtectedApi(ServerState state)
 {
     public const string Prefix = "/api";
 
+    private const string InsufficientClaims = "The access token was not issued with the claims the API demands";
+
     private readonly BearerAuthenticator _authenticator = new(state);
 
     public void Map(WebApplication app)
@@ -50,6 +52,16 @@ internal sealed class ProtectedApi(ServerState state)
         var result = _authenticator.Authenticate(context.Request);
         switch (result.Outcome)
         {
+            case BearerOutcome.Authenticated when state.ClaimsDemand is { } demand
+                && !demand.IsSatisfiedBy(state.Tokens.RequestedClaims(result.Claims!.Jti)):
+                // Continuous access evaluation, as Microsoft Entra ID does it: the demand travels base64-encoded.
+                state.Counters.ApiClaimsChallenge();
+                Reject(
+                    context,
+                    StatusCodes.Status401Unauthorized,
+                    HttpResponses.BearerErrorChallenge("insufficient_claims", InsufficientClaims, claims: demand.Base64),
+                    InsufficientClaims);
+                return;
             case BearerOutcome.Authenticated when state.TryConsumeApiFault() is { } fault:
                 // Injected after authentication, so a retry that arrives afterwards proves it carried a valid token.
                 fault.WriteRetryAfter(context.Response);

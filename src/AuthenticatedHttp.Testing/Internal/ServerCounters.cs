@@ -13,6 +13,8 @@ internal sealed class ServerCounters
     private int _refreshTokenGrants;
     private int _refreshTokenReuses;
     private int _discoveryRequests;
+    private int _apiClaimsChallenges;
+    private int _managedIdentityRequests;
 
     public int TokenRequests => Volatile.Read(ref _tokenRequests);
 
@@ -32,6 +34,10 @@ internal sealed class ServerCounters
 
     public int DiscoveryRequests => Volatile.Read(ref _discoveryRequests);
 
+    public int ApiClaimsChallenges => Volatile.Read(ref _apiClaimsChallenges);
+
+    public int ManagedIdentityRequests => Volatile.Read(ref _managedIdentityRequests);
+
     public void TokenRequest() => Interlocked.Increment(ref _tokenRequests);
 
     public void TokenIssued() => Interlocked.Increment(ref _tokensIssued);
@@ -45,6 +51,10 @@ internal sealed class ServerCounters
     public void DiscoveryRequest() => Interlocked.Increment(ref _discoveryRequests);
 
     public void ApiRequest() => Interlocked.Increment(ref _apiRequests);
+
+    public void ApiClaimsChallenge() => Interlocked.Increment(ref _apiClaimsChallenges);
+
+    public void ManagedIdentityRequest() => Interlocked.Increment(ref _managedIdentityRequests);
 
     public void ApiResponse(int statusCode)
     {
@@ -69,5 +79,7 @@ internal sealed class ServerCounters
         Interlocked.Exchange(ref _refreshTokenGrants, 0);
         Interlocked.Exchange(ref _refreshTokenReuses, 0);
         Interlocked.Exchange(ref _discoveryRequests, 0);
+        Interlocked.Exchange(ref _apiClaimsChallenges, 0);
+        Interlocked.Exchange(ref _managedIdentityRequests, 0);
     }
 }

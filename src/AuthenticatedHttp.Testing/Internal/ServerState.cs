@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Net;
+using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -17,6 +18,7 @@ internal sealed class ServerState
     private volatile string? _discoveryIssuer;
     private volatile int _discoveryEndpoints = (int)DiscoveryEndpoints.All;
     private volatile Func<string, string?>? _discoveryDocumentOverride;
+    private volatile ClaimsDemand? _claimsDemand;
     private ClientAssertionVerifier? _assertions;
 
     public ServerState(LoopbackAuthServerOptions options, ILogger logger)
@@ -31,6 +33,8 @@ internal sealed class ServerState
         Logger = logger;
         Tokens = new TokenStore(options.TimeProvider);
         RotateRefreshTokens = options.RotateRefreshTokens;
+        AcceptStringNumericDates = options.AcceptStringNumericDates;
+        ManagedIdentityIds = BuildManagedIdentityIds(options.ManagedIdentityClientIds);
         _tokenLifetimeTicks = options.TokenLifetime.Ticks;
     }
 
@@ -44,7 +48,15 @@ internal sealed class ServerState
 
     public JwtIssuer Jwt { get; } = new();
 
-    public ClientAssertionVerifier Assertions => _assertions ??= new ClientAssertionVerifier(TimeProvider);
+    public ClientAssertionVerifier Assertions => _assertions ??= new ClientAssertionVerifier(TimeProvider, AcceptStringNumericDates);
+
+    public bool AcceptStringNumericDates { get; }
+
+    /// <summary>The user-assigned managed identities the managed identity endpoint knows.</summary>
+    public FrozenSet<string> ManagedIdentityIds { get; }
+
+    /// <summary>The secret the managed identity endpoint expects in <c>X-IDENTITY-HEADER</c>.</summary>
+    public string ManagedIdentityHeader { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
 
     public TokenStore Tokens { get; }
 
@@ -126,6 +138,31 @@ internal sealed class ServerState
         set => _discoveryDocumentOverride = value;
     }
 
+    /// <summary>What the protected API demands, or null when it demands no claims.</summary>
+    public ClaimsDemand? ClaimsDemand
+    {
+        get => _claimsDemand;
+        set => _claimsDemand = value;
+    }
+
+    /// <summary>
+    /// Issues an access token and records it, so the API accepts it. The <c>exp</c> claim is whole seconds, rounded
+    /// up; the store keeps the exact expiry, so a token lives exactly <c>expires_in</c> seconds from issue, as a client
+    /// that trusts <c>expires_in</c> expects, even for lifetimes of a few seconds.
+    /// </summary>
+    public IssuedAccessToken IssueAccessToken(string clientId, IReadOnlyList<string> audience, string scope, IReadOnlySet<string> requestedClaims)
+    {
+        var issuedAt = TimeProvider.GetUtcNow();
+        var expiresIn = (long)TokenLifetime.TotalSeconds;
+        var expiresAt = issuedAt + TimeSpan.FromSeconds(expiresIn);
+        var iat = issuedAt.ToUnixTimeSeconds();
+        var exp = (expiresAt.ToUnixTimeMilliseconds() + 999) / 1000;
+        var claims = new TokenClaims(Issuer, clientId, clientId, audience, scope, iat, iat, exp, JwtIssuer.NewJti());
+        var token = Jwt.Issue(claims);
+        Tokens.Add(claims.Jti, expiresAt, requestedClaims);
+        return new IssuedAccessToken(token, expiresIn, exp);
+    }
+
     public void FailNextTokenRequests(int count, HttpStatusCode status, string? error, string? errorDescription, TimeSpan? retryAfter) =>
         _fault = Plan(count, status, error, errorDescription, retryAfter);
 
@@ -163,6 +200,16 @@ internal sealed class ServerState
         }
     }
 
+    private static FrozenSet<string> BuildManagedIdentityIds(IList<string> ids)
+    {
+        if (ids.Any(string.IsNullOrEmpty))
+        {
+            throw new ArgumentException("Every LoopbackAuthServerOptions.ManagedIdentityClientIds entry must be a non-empty string.");
+        }
+
+        return ids.ToFrozenSet(StringComparer.Ordinal);
+    }
+
     private static FrozenDictionary<string, LoopbackClient> BuildClients(IList<LoopbackClient> clients)
     {
         var byId = new Dictionary<string, LoopbackClient>(StringComparer.Ordinal);
@@ -188,3 +235,6 @@ internal sealed class ServerState
         return byId.ToFrozenDictionary(StringComparer.Ordinal);
     }
 }
+
+/// <summary>An access token as issued: its text, <c>expires_in</c> and the <c>exp</c> claim (Unix seconds).</summary>
+internal readonly record struct IssuedAccessToken(string Value, long ExpiresIn, long ExpiresOn);

@@ -8,7 +8,8 @@ namespace AuthenticatedHttp.Testing.Internal;
 
 /// <summary>
 /// <c>POST /connect/token</c>: RFC 6749 §4.4 client_credentials and §6 refresh_token (rotated, RFC 9700 §4.14.2) with
-/// §2.3.1 client authentication, RFC 7523 <c>private_key_jwt</c> for clients registered with a key, and RFC 8707 resources.
+/// §2.3.1 client authentication, RFC 7523 <c>private_key_jwt</c> for clients registered with a key, RFC 8707 resources,
+/// Microsoft Entra ID's <c>{resource}/.default</c> scopes and OpenID Connect Core §5.5 <c>claims</c> requests.
 /// </summary>
 internal sealed class TokenEndpoint(ServerState state)
 {
@@ -16,6 +17,7 @@ internal sealed class TokenEndpoint(ServerState state)
 
     private const string ClientCredentialsGrant = "client_credentials";
     private const string RefreshTokenGrant = "refresh_token";
+    private const string DefaultScopeSuffix = "/.default";
 
     // Compared against when the client id is unknown, so response time does not reveal which ids exist.
     private static readonly byte[] UnknownClientSecretHash = SHA256.HashData(RandomNumberGenerator.GetBytes(32));
@@ -138,31 +140,51 @@ internal sealed class TokenEndpoint(ServerState state)
             return new(400, "invalid_request", "The grant_type parameter is required.");
         }
 
-        return grantType switch
+        string? claimsProblem = null;
+        var claims = request.Single("claims");
+        var requestedClaims = claims is null ? ClaimsRequest.None : ClaimsRequest.TryReadAccessTokenClaims(claims, out claimsProblem);
+        if (requestedClaims is null)
+        {
+            return new(400, "invalid_request", $"The claims parameter {claimsProblem} (OpenID Connect Core 5.5).");
+        }
+
+        var error = grantType switch
         {
             ClientCredentialsGrant => ValidateClientCredentials(request, client, out grant),
             RefreshTokenGrant => ValidateRefreshToken(request, client, out grant),
             _ => new(400, "unsupported_grant_type", "Only the client_credentials and refresh_token grants are supported."),
         };
+        grant = grant with { RequestedClaims = requestedClaims };
+        return error;
     }
 
-    /// <summary>RFC 6749 §4.4.2.</summary>
+    /// <summary>
+    /// RFC 6749 §4.4.2. A scope <c>{resource}/.default</c> (Microsoft Entra ID's form, which MSAL sends) asks for every
+    /// scope the client is allowed, for the audience <c>{resource}</c>; it cannot be combined with other scopes or with
+    /// <c>resource</c>, and the response's <c>scope</c> repeats it, so a client that caches by scope finds the token.
+    /// </summary>
     private OAuthError? ValidateClientCredentials(TokenRequest request, LoopbackClient client, out Grant grant)
     {
         grant = default;
         var requested = OAuthSyntax.SplitScopes(request.Scope);
-        if (requested.Any(scope => !client.AllowedScopes.Contains(scope, StringComparer.Ordinal)))
+        var defaultScope = requested.FirstOrDefault(scope => scope.Length > DefaultScopeSuffix.Length && scope.EndsWith(DefaultScopeSuffix, StringComparison.Ordinal));
+        if (defaultScope is not null && requested.Length > 1)
+        {
+            return new(400, "invalid_scope", $"A '{{resource}}{DefaultScopeSuffix}' scope cannot be combined with other scopes.");
+        }
+
+        if (defaultScope is null && requested.Any(scope => !client.AllowedScopes.Contains(scope, StringComparer.Ordinal)))
         {
             return new(400, "invalid_scope", "A requested scope is unknown or not allowed for this client.");
         }
 
-        if (Audience(request, out var audience) is { } targetError)
+        if (Audience(request, defaultScope?[..^DefaultScopeSuffix.Length], out var audience) is { } targetError)
         {
             return targetError;
         }
 
-        var scope = string.Join(' ', requested.Length > 0 ? requested : client.AllowedScopes.Distinct(StringComparer.Ordinal));
-        grant = new Grant(client, scope, audience);
+        var scope = string.Join(' ', requested.Length > 0 && defaultScope is null ? requested : client.AllowedScopes.Distinct(StringComparer.Ordinal));
+        grant = new Grant(client, scope, audience) { ResponseScope = defaultScope };
         return null;
     }
 
@@ -178,7 +200,7 @@ internal sealed class TokenEndpoint(ServerState state)
             return new(400, "invalid_request", "The refresh_token parameter is required.");
         }
 
-        if (Audience(request, out var audience) is { } targetError)
+        if (Audience(request, defaultResource: null, out var audience) is { } targetError)
         {
             return targetError;
         }
@@ -205,17 +227,25 @@ internal sealed class TokenEndpoint(ServerState state)
         }
     }
 
-    /// <summary>The <c>aud</c> of the token: the RFC 8707 resources if any were sent, else the API.</summary>
-    private OAuthError? Audience(TokenRequest request, out string[] audience)
+    /// <summary>
+    /// The <c>aud</c> of the token: the RFC 8707 resources if any were sent, else the resource of a <c>.default</c>
+    /// scope, else the API.
+    /// </summary>
+    private OAuthError? Audience(TokenRequest request, string? defaultResource, out string[] audience)
     {
+        audience = [];
         string[] resources = request.Form.TryGetValue("resource", out var values) ? [.. values.OfType<string>()] : [];
         if (!resources.All(IsValidResource))
         {
-            audience = [];
             return new(400, "invalid_target", "Each resource must be an absolute URI without a fragment.");
         }
 
-        audience = resources.Length > 0 ? resources.Distinct(StringComparer.Ordinal).ToArray() : [state.DefaultAudience];
+        if (defaultResource is not null && resources.Length > 0)
+        {
+            return new(400, "invalid_target", $"Name the audience with either resource or a '{{resource}}{DefaultScopeSuffix}' scope, not both.");
+        }
+
+        audience = resources.Length > 0 ? resources.Distinct(StringComparer.Ordinal).ToArray() : [defaultResource ?? state.DefaultAudience];
         return null;
     }
 
@@ -310,17 +340,8 @@ internal sealed class TokenEndpoint(ServerState state)
     private async Task IssueAsync(Exchange exchange, Grant grant)
     {
         var (client, scope, audience, refreshToken, isRefresh) = grant;
-        var issuedAt = state.TimeProvider.GetUtcNow();
-        var expiresIn = (long)state.TokenLifetime.TotalSeconds;
-        var expiresAt = issuedAt + TimeSpan.FromSeconds(expiresIn);
-        // The exp claim is whole seconds, rounded up; the store keeps the exact expiry, so a token lives exactly
-        // expires_in seconds from issue, as a client that trusts expires_in expects, even for lifetimes of a few seconds.
-        var iat = issuedAt.ToUnixTimeSeconds();
-        var exp = (expiresAt.ToUnixTimeMilliseconds() + 999) / 1000;
-        var claims = new TokenClaims(
-            state.Issuer, client.ClientId, client.ClientId, audience, scope, iat, iat, exp, JwtIssuer.NewJti());
-        var token = state.Jwt.Issue(claims);
-        state.Tokens.Add(claims.Jti, expiresAt);
+        var (token, expiresIn, _) = state.IssueAccessToken(client.ClientId, audience, scope, grant.RequestedClaims);
+        var responseScope = grant.ResponseScope ?? scope;
         if (isRefresh)
         {
             state.Counters.RefreshTokenGrant();
@@ -335,9 +356,9 @@ internal sealed class TokenEndpoint(ServerState state)
             writer.WriteString("access_token", token);
             writer.WriteString("token_type", "Bearer");
             writer.WriteNumber("expires_in", expiresIn);
-            if (scope.Length > 0)
+            if (responseScope.Length > 0)
             {
-                writer.WriteString("scope", scope);
+                writer.WriteString("scope", responseScope);
             }
 
             if (refreshToken is not null)
@@ -381,6 +402,7 @@ internal sealed class TokenEndpoint(ServerState state)
                 _receivedAt, request.ClientId, request.AuthenticationMethod, request.Scope, request.Resource, statusCode)
             {
                 GrantType = request.Single("grant_type"),
+                Claims = request.Single("claims"),
             });
         }
 
@@ -424,7 +446,14 @@ internal sealed class TokenEndpoint(ServerState state)
     }
 
     private readonly record struct Grant(
-        LoopbackClient Client, string Scope, string[] Audience, string? RefreshToken = null, bool IsRefresh = false);
+        LoopbackClient Client, string Scope, string[] Audience, string? RefreshToken = null, bool IsRefresh = false)
+    {
+        /// <summary>The member names of the <c>claims</c> parameter's <c>access_token</c> object.</summary>
+        public IReadOnlySet<string> RequestedClaims { get; init; } = ClaimsRequest.None;
+
+        /// <summary>The response's <c>scope</c> when it is not <see cref="Scope"/>: the <c>.default</c> scope as requested.</summary>
+        public string? ResponseScope { get; init; }
+    }
 
     private sealed record OAuthError(int StatusCode, string Error, string Description, bool BasicChallenge = false);
 }

@@ -23,10 +23,13 @@ internal sealed class TokenStore(TimeProvider timeProvider)
     private long _sequence;
     private long _revokedThrough;
 
-    public void Add(string jti, DateTimeOffset expiresAt)
+    /// <param name="jti">The token's id.</param>
+    /// <param name="expiresAt">The exact expiry.</param>
+    /// <param name="requestedClaims">The member names of the <c>access_token</c> object of the request's <c>claims</c> parameter.</param>
+    public void Add(string jti, DateTimeOffset expiresAt, IReadOnlySet<string> requestedClaims)
     {
         var sequence = Interlocked.Increment(ref _sequence);
-        _tokens[jti] = new IssuedToken(sequence, expiresAt);
+        _tokens[jti] = new IssuedToken(sequence, expiresAt, requestedClaims);
         if (sequence % SweepInterval == 0)
         {
             SweepExpired();
@@ -48,6 +51,10 @@ internal sealed class TokenStore(TimeProvider timeProvider)
         return timeProvider.GetUtcNow() >= token.ExpiresAt ? TokenStatus.Expired : TokenStatus.Active;
     }
 
+    /// <summary>The claims the token was requested with (empty when unknown), for <see cref="ClaimsDemand"/>.</summary>
+    public IReadOnlySet<string> RequestedClaims(string jti) =>
+        _tokens.TryGetValue(jti, out var token) ? token.RequestedClaims : ClaimsRequest.None;
+
     public void RevokeAll() => Interlocked.Exchange(ref _revokedThrough, Interlocked.Read(ref _sequence));
 
     // Validation checks the exp claim before looking up the jti, so forgetting an expired token changes no answer.
@@ -63,5 +70,5 @@ internal sealed class TokenStore(TimeProvider timeProvider)
         }
     }
 
-    private readonly record struct IssuedToken(long Sequence, DateTimeOffset ExpiresAt);
+    private readonly record struct IssuedToken(long Sequence, DateTimeOffset ExpiresAt, IReadOnlySet<string> RequestedClaims);
 }

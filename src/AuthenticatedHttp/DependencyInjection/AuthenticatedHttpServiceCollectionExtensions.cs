@@ -214,9 +214,13 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         builder.Services.PostConfigure<HttpClientFactoryOptions>(clientName, options =>
         {
             var configured = options.ShouldRedactHeaderValue;
+            // X-IDENTITY-HEADER and secret carry the managed identity endpoint's secret (App Service, and its older
+            // MSI_SECRET protocol), which MSAL sends through the token endpoint client.
             options.ShouldRedactHeaderValue = header =>
                 header.Equals("Authorization", StringComparison.OrdinalIgnoreCase)
                 || header.Equals("Proxy-Authorization", StringComparison.OrdinalIgnoreCase)
+                || header.Equals("X-IDENTITY-HEADER", StringComparison.OrdinalIgnoreCase)
+                || header.Equals("secret", StringComparison.OrdinalIgnoreCase)
                 || configured(header);
         });
         builder.RemoveAllLoggers().AddLogger(
