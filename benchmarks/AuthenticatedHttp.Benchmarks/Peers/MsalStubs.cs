@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using System.Text;
 using Microsoft.Identity.Abstractions;
@@ -26,7 +27,8 @@ internal sealed class StubHeaderProvider(string header) : IAuthorizationHeaderPr
 /// MSAL's HTTP, answered in process, as Entra ID would: POSTs to <c>…/oauth2/v2.0/token</c> get a token (counted,
 /// after an optional delay), and the instance discovery GET that Microsoft.Identity.Web lets MSAL make gets the public
 /// cloud's metadata. Anything else is recorded in <see cref="Unexpected"/> and answered 404, so setup can
-/// prove MSAL made no other call.
+/// prove MSAL made no other call. MSAL gets it as an <see cref="IMsalHttpClientFactory"/> (Microsoft.Identity.Web) or
+/// as the primary <see cref="Handler"/> of IHttpClientFactory's token endpoint client (AuthenticatedHttp.Msal).
 /// </summary>
 internal sealed class StubMsalHttpClientFactory : IMsalHttpClientFactory, IDisposable
 {
@@ -35,8 +37,12 @@ internal sealed class StubMsalHttpClientFactory : IMsalHttpClientFactory, IDispo
 
     public StubMsalHttpClientFactory(Func<int, string> tokenForCall, TimeSpan delay = default)
     {
-        _client = new HttpClient(new Handler(this, tokenForCall, delay));
+        Handler = new EntraStub(this, tokenForCall, delay);
+        _client = new HttpClient(Handler);
     }
+
+    /// <summary>The token endpoint itself, for a client factory that builds its own chain over it.</summary>
+    public HttpMessageHandler Handler { get; }
 
     public int TokenRequests => Volatile.Read(ref _tokenRequests);
 
@@ -44,9 +50,13 @@ internal sealed class StubMsalHttpClientFactory : IMsalHttpClientFactory, IDispo
 
     public HttpClient GetHttpClient() => _client;
 
+    /// <summary>Fails the run if MSAL called anything but the token endpoint and instance discovery.</summary>
+    public void RequireNoOtherCalls([CallerFilePath] string caller = "") =>
+        BenchmarkSetup.Require(Unexpected.Count == 0, "MSAL made other HTTP calls: " + string.Join("; ", Unexpected), caller);
+
     public void Dispose() => _client.Dispose();
 
-    private sealed class Handler(StubMsalHttpClientFactory owner, Func<int, string> tokenForCall, TimeSpan delay) : HttpMessageHandler
+    private sealed class EntraStub(StubMsalHttpClientFactory owner, Func<int, string> tokenForCall, TimeSpan delay) : HttpMessageHandler
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {

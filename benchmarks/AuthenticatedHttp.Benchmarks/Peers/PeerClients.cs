@@ -14,6 +14,12 @@ internal static class PeerClients
 {
     public const string AzureScope = "api://bench/.default";
 
+    // The one Entra application both MSAL-backed clients (Identity.Web's and ours) authenticate as.
+    private const string EntraInstance = "https://login.microsoftonline.com/";
+    private const string EntraTenant = "bench-tenant";
+    private const string EntraClientId = "bench-client";
+    private const string EntraClientSecret = "bench-secret";
+
     /// <summary>
     /// Microsoft.Identity.Web as a daemon registers it: <c>AddTokenAcquisition(singleton)</c>, in-memory token caches,
     /// <see cref="MicrosoftIdentityApplicationOptions"/> with a client secret, and a named client
@@ -31,10 +37,10 @@ internal static class PeerClients
         services.AddSingleton<IMsalHttpClientFactory>(msalHttp);
         services.Configure<MicrosoftIdentityApplicationOptions>(o =>
         {
-            o.Instance = "https://login.microsoftonline.com/";
-            o.TenantId = "bench-tenant";
-            o.ClientId = "bench-client";
-            o.ClientCredentials = [new CredentialDescription { SourceType = CredentialSource.ClientSecret, ClientSecret = "bench-secret" }];
+            o.Instance = EntraInstance;
+            o.TenantId = EntraTenant;
+            o.ClientId = EntraClientId;
+            o.ClientCredentials = [new CredentialDescription { SourceType = CredentialSource.ClientSecret, ClientSecret = EntraClientSecret }];
         });
         services.AddHttpClient(name)
             .AddMicrosoftIdentityMessageHandler(o =>
@@ -43,6 +49,31 @@ internal static class PeerClients
                 o.Scopes.Add(AzureScope);
             })
             .MeasuredOver(primary);
+        return services.BuildServiceProvider();
+    }
+
+    /// <summary>
+    /// Our client over MSAL, as a user registers it: <c>AddAuthenticatedHttpClient(name, …).UseMicrosoftIdentityClient()</c>
+    /// with the same application as <see cref="CreateIdentityWebServices"/> (<c>Authority</c>, <c>ClientId</c>,
+    /// <c>ClientSecret</c>, <c>Scope</c>), so MSAL's <c>AcquireTokenForClient</c> runs once per token the cache needs.
+    /// MSAL's HTTP goes through IHttpClientFactory's token endpoint client, whose primary handler is
+    /// <paramref name="msalHttp"/>'s stub Entra ID: no request leaves the process.
+    /// </summary>
+    public static ServiceProvider CreateAuthenticatedHttpMsalServices(string name, StubMsalHttpClientFactory msalHttp, Uri baseAddress, Func<HttpMessageHandler> primary, Action<AuthenticatedHttpClientOptions>? configure = null)
+    {
+        var services = new ServiceCollection();
+        services.AddAuthenticatedHttpClient(name, o =>
+            {
+                o.BaseAddress = baseAddress;
+                o.Authority = new Uri(EntraInstance + EntraTenant);
+                o.ClientId = EntraClientId;
+                o.ClientSecret = EntraClientSecret;
+                o.Scope = AzureScope;
+                configure?.Invoke(o);
+            })
+            .UseMicrosoftIdentityClient()
+            .MeasuredOver(primary);
+        services.AddHttpClient(AuthenticatedHttpClientOptions.TokenEndpointHttpClientName).MeasuredOver(() => msalHttp.Handler);
         return services.BuildServiceProvider();
     }
 

@@ -164,6 +164,39 @@ public sealed class MicrosoftIdentityClientTests
     }
 
     [Fact]
+    public async Task FederatedAssertionFileMissing_TransientCredentialFailureNamingThePath_ThenRecoversWhenItAppears()
+    {
+        using var key = RSA.Create(2048);
+        var directory = Directory.CreateTempSubdirectory("authhttp-msal-").FullName;
+        try
+        {
+            var file = Path.Combine(directory, "azure-identity-token");
+            await using var server = await MsalHost.StartServerAsync(o => o.Clients.Add(new LoopbackClient("workload", "unused") { AssertionKey = key }));
+            await using var host = await MsalHost.StartAsync(server, new()
+            {
+                ["ClientId"] = "workload",
+                ["ClientSecret"] = null,
+                ["ClientAssertion:File"] = file,
+                ["FailureCoolDown"] = "00:00:00",
+            });
+
+            var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => host.Client.PostAsync("before", _ct));
+            Assert.Equal(TokenFailureKind.Credential, ex.Kind);
+            Assert.True(ex.IsTransient);
+            Assert.Contains(file, ex.Message, StringComparison.Ordinal);
+            Assert.Equal(0, server.TokenRequests);
+
+            await File.WriteAllTextAsync(file, Assertion(key, "workload", server.TokenEndpoint, "late"), _ct);
+            var echo = await host.Client.PostAsync("after", _ct);
+            Assert.Equal("workload", echo.ClientId);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task WrongSecret_TypedOAuthErrorNamingClientWithMsalDetails_NoSecretAnywhere()
     {
         const string Sentinel = "SENTINEL-msal-wrong-secret-3b";
