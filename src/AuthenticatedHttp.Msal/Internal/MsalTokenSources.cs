@@ -20,9 +20,7 @@ internal abstract class MsalTokenSource(string issuer, IReadOnlyList<string> sec
         ArgumentNullException.ThrowIfNull(context);
         var refuse = context.RejectedToken is { } rejected ? Sha256(rejected.Value) : Volatile.Read(ref _lastIssuedHash);
 
-        // MSAL's times come from the system clock, the cache's from its TimeProvider: carry spans across, not instants.
         var obtainedAt = time.GetUtcNow();
-        var msalNow = TimeProvider.System.GetUtcNow();
         AuthenticationResult result;
         try
         {
@@ -33,6 +31,10 @@ internal abstract class MsalTokenSource(string issuer, IReadOnlyList<string> sec
             throw MsalFailures.From(ex, context.ClientName, issuer, Secrets(), time);
         }
 
+        // MSAL's times come from the system clock, the cache's from its TimeProvider: carry spans across, not
+        // instants. MSAL dates a new token from when its response arrived; what is left of it now, counted from when
+        // the request was sent, keeps the time the exchange took on the safe side of the expiry.
+        var msalNow = TimeProvider.System.GetUtcNow();
         Volatile.Write(ref _lastIssuedHash, Sha256(result.AccessToken));
         return new AccessToken(
             result.AccessToken,

@@ -74,6 +74,22 @@ public sealed class MicrosoftIdentityClientTests
         Assert.Equal(server.TokenRequests, server.TokensIssued);
     }
 
+    [Theory]
+    [InlineData(1)]        // seconds: the shortest lifetime the server issues
+    [InlineData(315360000)] // ten years
+    public async Task LifetimeAtItsEdges_CachedWithTheExpiryMsalReports(int seconds)
+    {
+        var lifetime = TimeSpan.FromSeconds(seconds);
+        await using var server = await MsalHost.StartServerAsync(o => o.TokenLifetime = lifetime);
+        await using var host = await MsalHost.StartAsync(server);
+
+        await host.Client.PostAsync("x", _ct);
+
+        var token = host.Slot.Current!.Token;
+        Assert.InRange(token.Lifetime, lifetime - TimeSpan.FromSeconds(2), lifetime);
+        Assert.Equal(1, server.TokenRequests);
+    }
+
     [Fact]
     public async Task ClaimsChallenge_OneRenewalWithTheClaimsThroughMsal_ThenTheApiAccepts()
     {
@@ -139,7 +155,8 @@ public sealed class MicrosoftIdentityClientTests
         {
             var file = Path.Combine(directory, "azure-identity-token");
             await using var server = await MsalHost.StartServerAsync(o => o.Clients.Add(new LoopbackClient("workload", "unused") { AssertionKey = key }));
-            await File.WriteAllTextAsync(file, Assertion(key, "workload", server.TokenEndpoint, "first"), _ct);
+            var first = Assertion(key, "workload", server.TokenEndpoint, "first");
+            await File.WriteAllTextAsync(file, first, _ct);
             await using var host = await MsalHost.StartAsync(server, new()
             {
                 ["ClientId"] = "workload",
@@ -156,6 +173,7 @@ public sealed class MicrosoftIdentityClientTests
             Assert.Equal("workload", echo.ClientId);
             Assert.Equal(2, server.TokenRequests);
             Assert.Equal(0, server.TokenRequestsFailed);
+            Assert.DoesNotContain(first.Split('.')[2], host.LoggedText(), StringComparison.Ordinal); // the assertion's signature: never logged
         }
         finally
         {
