@@ -26,7 +26,7 @@ internal abstract class MsalTokenSource(string issuer, IReadOnlyList<string> sec
         {
             result = await AcquireAsync(context, refuse, cancellationToken).ConfigureAwait(false);
         }
-        catch (MsalException ex) when (!cancellationToken.IsCancellationRequested)
+        catch (MsalException ex)
         {
             throw MsalFailures.From(ex, context.ClientName, issuer, Secrets(), time);
         }

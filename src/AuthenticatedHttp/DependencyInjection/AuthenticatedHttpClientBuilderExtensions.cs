@@ -83,7 +83,8 @@ public static class AuthenticatedHttpClientBuilderExtensions
     /// <remarks>
     /// With a token source, <c>TokenEndpoint</c>, <c>ClientId</c> and <c>ClientSecret</c> are not required; the
     /// source receives the client's <c>Scope</c> and <c>Resource</c> in its <see cref="TokenRequestContext"/>. Its
-    /// tokens are the client's own: they are not shared with other clients.
+    /// tokens are the client's own, unless the source's <see cref="ITokenSource.GetCacheKey"/> gives a key: clients
+    /// whose sources give equal keys share one token.
     /// </remarks>
     public static IAuthenticatedHttpClientBuilder UseTokenSource(this IAuthenticatedHttpClientBuilder builder, Func<IServiceProvider, ITokenSource> factory)
     {

@@ -117,6 +117,38 @@ public sealed class MicrosoftIdentityClientConfigurationTests : IDisposable
         Assert.DoesNotContain(Secret, ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void GetSlot_ClientsWithTheSameApplicationAndScope_ShareOneToken_OtherScopesOrAGivenApplicationDoNot()
+    {
+        var config = Valid();
+        foreach (var (key, value) in Valid())
+        {
+            config[key.Replace("Orders:", "Billing:", StringComparison.Ordinal)] = value;
+            config[key.Replace("Orders:", "Audit:", StringComparison.Ordinal)] = value;
+        }
+
+        config["Audit:Scope"] = "api://audit/.default";
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(config);
+        foreach (var name in new[] { "Orders", "Billing", "Audit" })
+        {
+            builder.Services.AddAuthenticatedHttpClient(name, builder.Configuration.GetSection(name)).UseMicrosoftIdentityClient();
+        }
+
+        builder.Services.AddAuthenticatedHttpClient("Given", builder.Configuration.GetSection("Orders"))
+            .UseMicrosoftIdentityClient(_ => Microsoft.Identity.Client.ConfidentialClientApplicationBuilder.Create("app").WithClientSecret("x").Build());
+        using var host = builder.Build();
+        var cache = host.Services.GetRequiredService<AuthenticatedHttp.Tokens.Internal.TokenCache>();
+        var options = host.Services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>();
+        AuthenticatedHttp.Tokens.Internal.TokenSlot Slot(string name) => cache.GetSlot(name, options.Get(name));
+
+        Assert.Same(Slot("Orders"), Slot("Billing"));
+        Assert.NotSame(Slot("Orders"), Slot("Audit"));
+        Assert.NotSame(Slot("Orders"), Slot("Given"));
+        Assert.Equal("Orders, Billing", Slot("Orders").ClientNames);
+    }
+
     [Theory]
     [InlineData("https://login.microsoftonline.com/contoso.onmicrosoft.com", true)]
     [InlineData("https://login.microsoftonline.us/tenant", true)]
