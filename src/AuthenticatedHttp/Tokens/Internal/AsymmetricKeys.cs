@@ -129,7 +129,7 @@ internal static class AsymmetricKeys
         }
     }
 
-    public static byte[] Sign(AsymmetricAlgorithm key, string algorithm, byte[] data) => (algorithm, key) switch
+    public static byte[] Sign(AsymmetricAlgorithm key, string algorithm, ReadOnlySpan<byte> data) => (algorithm, key) switch
     {
         ("RS256", RSA rsa) => rsa.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
         ("PS256", RSA rsa) => rsa.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pss),
