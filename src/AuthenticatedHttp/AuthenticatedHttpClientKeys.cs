@@ -10,8 +10,9 @@ namespace AuthenticatedHttp;
 /// <summary>
 /// The configuration keys of a client's section, the one list that validation, binding and <c>authhttp diagnose</c>
 /// share: each public property of <see cref="AuthenticatedHttpClientOptions"/>, and those of
-/// <see cref="ClientAssertionOptions"/>, <see cref="ClientCertificateOptions"/> and <see cref="TokenEndpointResilienceOptions"/>
-/// under <c>ClientAssertion:</c>, <c>ClientCertificate:</c> and <c>TokenEndpointResilience:</c>.
+/// <see cref="ClientAssertionOptions"/>, <see cref="ClientCertificateOptions"/>, <see cref="DPoPOptions"/> and
+/// <see cref="TokenEndpointResilienceOptions"/> under <c>ClientAssertion:</c>, <c>ClientCertificate:</c>, <c>DPoP:</c> and
+/// <c>TokenEndpointResilience:</c>.
 /// </summary>
 public static class AuthenticatedHttpClientKeys
 {
@@ -96,6 +97,7 @@ public static class AuthenticatedHttpClientKeys
             // Spelled out rather than property.PropertyType, so trimming keeps the groups' properties.
             var group = property.PropertyType == typeof(ClientAssertionOptions) ? Properties(typeof(ClientAssertionOptions))
                 : property.PropertyType == typeof(ClientCertificateOptions) ? Properties(typeof(ClientCertificateOptions))
+                : property.PropertyType == typeof(DPoPOptions) ? Properties(typeof(DPoPOptions))
                 : property.PropertyType == typeof(TokenEndpointResilienceOptions) ? Properties(typeof(TokenEndpointResilienceOptions))
                 : null;
             if (group is not null)

@@ -47,6 +47,10 @@ public sealed partial class AuthenticatedHttpClientOptions
     /// </summary>
     public string? ManagedIdentity { get; set; }
 
+    /// <summary>Gets or sets sender-constrained tokens with DPoP (RFC 9449): off unless <see cref="DPoPOptions.Enabled"/>.</summary>
+    /// <value>An empty <see cref="DPoPOptions"/>.</value>
+    public DPoPOptions DPoP { get; set; } = new();
+
     /// <summary>Gets or sets the grant the built-in token source uses.</summary>
     /// <value>The default value is <see cref="TokenGrantType.ClientCredentials"/>.</value>
     [EnumDataType(typeof(TokenGrantType), ErrorMessage = NotOneOf)]

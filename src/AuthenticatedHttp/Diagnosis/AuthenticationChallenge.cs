@@ -166,7 +166,9 @@ internal static class BearerChallenge
     /// <c>invalid_request</c> (a new token would not help), and when no challenge is Bearer (e.g. only DPoP or Basic).
     /// Error codes compare ordinally: they are case-sensitive tokens.
     /// </summary>
-    public static bool AllowsTokenRefresh(IReadOnlyList<AuthenticationChallenge> challenges)
+    /// <param name="challenges">The 401's challenges.</param>
+    /// <param name="scheme">The scheme the rejected token was sent with: <c>Bearer</c>, or <c>DPoP</c> (RFC 9449 §7.1), whose challenges count the same way.</param>
+    public static bool AllowsTokenRefresh(IReadOnlyList<AuthenticationChallenge> challenges, string scheme = AccessToken.BearerScheme)
     {
         ArgumentNullException.ThrowIfNull(challenges);
         if (challenges.Count == 0)
@@ -178,7 +180,7 @@ internal static class BearerChallenge
         for (var i = 0; i < challenges.Count; i++)
         {
             var challenge = challenges[i];
-            if (!challenge.IsBearer)
+            if (!string.Equals(challenge.Scheme, scheme, StringComparison.OrdinalIgnoreCase))
             {
                 continue;
             }

@@ -42,4 +42,11 @@ public enum AuthenticationFailureCause
     /// too: the token source or the identity provider did not satisfy the challenge.
     /// </summary>
     InsufficientClaims = 9,
+
+    /// <summary>
+    /// The API refused the DPoP proof that went with a DPoP-bound token (RFC 9449 §7.1): <c>invalid_dpop_proof</c>
+    /// (a clock too far off for its <c>iat</c>, a key that is not the token's, a wrong <c>htu</c>), or a nonce it kept
+    /// demanding (<c>use_dpop_nonce</c>) after the one nonce resend. The description says which.
+    /// </summary>
+    DPoPProofRejected = 10,
 }

@@ -27,6 +27,12 @@ public sealed class TokenClaims
         NotBefore = Time(root, "nbf");
         ExpiresAt = Time(root, "exp");
         Id = Text(root, "jti");
+        if (root.TryGetProperty("cnf", out var confirmation) && confirmation.ValueKind == JsonValueKind.Object)
+        {
+            KeyThumbprint = Text(confirmation, "jkt");
+            CertificateThumbprint = Text(confirmation, "x5t#S256");
+        }
+
         Names = [.. root.EnumerateObject().Select(p => p.Name)];
     }
 
@@ -53,6 +59,12 @@ public sealed class TokenClaims
 
     /// <summary>Gets the <c>jti</c> claim, if any.</summary>
     public string? Id { get; }
+
+    /// <summary>Gets the <c>cnf.jkt</c> claim (RFC 9449 §6.1): the thumbprint of the DPoP key the token is bound to, if any.</summary>
+    public string? KeyThumbprint { get; }
+
+    /// <summary>Gets the <c>cnf.x5t#S256</c> claim (RFC 8705 §3.1): the thumbprint of the certificate the token is bound to, if any.</summary>
+    public string? CertificateThumbprint { get; }
 
     /// <summary>Gets the name of every claim in the payload, in document order (values other than those above are not kept).</summary>
     public IReadOnlyList<string> Names { get; }

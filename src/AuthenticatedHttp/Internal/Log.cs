@@ -49,4 +49,7 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Information, "Client '{ClientName}': the token source ({Source}) answered the background refresh with the token already held; it stays in use and the refresh is tried again in {RetryIn}.", EventName = "SameTokenReturned")]
     public static partial void SameTokenReturned(ILogger logger, string clientName, string source, TimeSpan retryIn);
+
+    [LoggerMessage(15, LogLevel.Debug, "Client '{ClientName}': {Method} {Path} answered use_dpop_nonce with a new nonce; resending once with a proof that carries it.", EventName = "DPoPNonceResending")]
+    public static partial void DPoPNonceResending(ILogger logger, string clientName, string method, string path);
 }

@@ -27,6 +27,7 @@ public sealed class PublicSurfaceTests
             "AuthenticatedHttp.ClientAssertionOptions",
             "AuthenticatedHttp.ClientAuthenticationMethod",
             "AuthenticatedHttp.ClientCertificateOptions",
+            "AuthenticatedHttp.DPoPOptions",
             "AuthenticatedHttp.DisallowedOriginAction",
             "AuthenticatedHttp.DisallowedOriginException",
             "AuthenticatedHttp.IAccessTokenProvider",

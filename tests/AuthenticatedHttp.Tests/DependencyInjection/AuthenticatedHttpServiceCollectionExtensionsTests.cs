@@ -123,6 +123,50 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
     }
 
     [Theory]
+    [InlineData("DPoP:Algorithm", "HS256", "DPoP:Algorithm (configuration key 'Orders:DPoP:Algorithm') is 'HS256'; supported: ES256, ES384, PS256, RS256")]
+    [InlineData("DPoP:PrivateKey", "SENTINEL-not-a-key", "DPoP:PrivateKey (configuration key 'Orders:DPoP:PrivateKey') is not PEM")]
+    [InlineData("DPoP:PrivateKeyFile", "/nonexistent/dpop.pem", "DPoP:PrivateKeyFile (configuration key 'Orders:DPoP:PrivateKeyFile') could not be read from '/nonexistent/dpop.pem': the file does not exist")]
+    public async Task StartAsync_DPoPKeyOrAlgorithmUnusable_FailsNamingTheKeyNeverTheValue(string key, string value, string expected)
+    {
+        var config = Valid();
+        config["Orders:DPoP:Enabled"] = "true";
+        config["Orders:" + key] = value;
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains("'orders': " + expected, ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("SENTINEL", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_DPoPSettingsWithoutEnabled_FailSayingTheyWouldDoNothing()
+    {
+        var config = Valid();
+        config["Orders:DPoP:Algorithm"] = "PS256";
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains("DPoP:Enabled (configuration key 'Orders:DPoP:Enabled') is false, so the DPoP settings that are set would do nothing", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("ES384")]
+    [InlineData("PS256")]
+    public async Task StartAsync_DPoPEnabledWithAGeneratedKey_Starts(string? algorithm)
+    {
+        var config = Valid();
+        config["Orders:DPoP:Enabled"] = "true";
+        config["Orders:DPoP:Algorithm"] = algorithm;
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        await host.StartAsync(_ct);
+        await host.StopAsync(_ct);
+    }
+
+    [Theory]
     [InlineData("ClientCertificate:File", "/etc/orders.pfx")]
     [InlineData("ClientCertificate:Password", "pfx-password")]
     [InlineData("ClientCertificate:Thumbprint", "0123456789abcdef0123456789abcdef01234567")]

@@ -47,6 +47,7 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
             CheckKeys(failures, _configuration.GetSection(nameof(options.TokenEndpointResilience)), nameof(options.TokenEndpointResilience), RemovedResilienceKeys);
             CheckKeys(failures, _configuration.GetSection(nameof(options.ClientAssertion)), nameof(options.ClientAssertion));
             CheckKeys(failures, _configuration.GetSection(nameof(options.ClientCertificate)), nameof(options.ClientCertificate));
+            CheckKeys(failures, _configuration.GetSection(nameof(options.DPoP)), nameof(options.DPoP));
         }
 
         if (AttributeRules.Validate(null, options).Failures is { } attributeFailures)
@@ -89,6 +90,8 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
             CheckCredential(failures, options);
             CheckNotForBuiltInGrant(failures, options);
         }
+
+        CheckDPoP(failures, options.DPoP ?? new DPoPOptions(), builtInGrant);
 
         if (options.Scope is { } scope && scope.Any(c => c < 0x21 && c != ' ' || c is '"' or '\\' || c > 0x7E))
         {
@@ -182,6 +185,36 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
         if (!string.IsNullOrEmpty(options.ManagedIdentity))
         {
             failures.Add(Fail(nameof(options.ManagedIdentity), Reason));
+        }
+    }
+
+    /// <summary>A DPoP key that is set must load and fit the algorithm; set without <c>DPoP:Enabled</c>, it would do nothing.</summary>
+    private void CheckDPoP(List<string> failures, DPoPOptions dpop, bool builtInGrant)
+    {
+        var keyGiven = !string.IsNullOrWhiteSpace(dpop.PrivateKeyFile) || !string.IsNullOrWhiteSpace(dpop.PrivateKey);
+        if (!dpop.Enabled)
+        {
+            if (keyGiven || !string.IsNullOrWhiteSpace(dpop.Algorithm))
+            {
+                failures.Add(Fail("DPoP:Enabled", "is false, so the DPoP settings that are set would do nothing: set DPoP:Enabled to true, or remove them"));
+            }
+
+            return;
+        }
+
+        if (!builtInGrant)
+        {
+            failures.Add(Fail("DPoP:Enabled", "applies to the built-in token source only; a token source of your own binds its tokens itself"));
+            return;
+        }
+
+        try
+        {
+            DPoPSigners.Check(dpop);
+        }
+        catch (CredentialException ex)
+        {
+            failures.Add(Fail(ex.Key, ex.Problem));
         }
     }
 

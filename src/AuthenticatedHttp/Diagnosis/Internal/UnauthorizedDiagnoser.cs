@@ -95,8 +95,23 @@ internal static class UnauthorizedDiagnoser
             return (AuthenticationFailureCause.NoChallenge, "The API answered 401 without a WWW-Authenticate challenge, which RFC 9110 requires: a bug in the server (or something between stripped the header). Nothing says what it wanted.", null);
         }
 
+        if (DPoPProblem(context, skew) is { } dpop)
+        {
+            return (AuthenticationFailureCause.DPoPProofRejected, dpop, null);
+        }
+
+        if (bearer is null && context.Token.DPoP is not null && context.Challenges.Any(c => string.Equals(c.Scheme, "DPoP", StringComparison.OrdinalIgnoreCase)))
+        {
+            bearer = context.Challenges.First(c => string.Equals(c.Scheme, "DPoP", StringComparison.OrdinalIgnoreCase)); // a DPoP token's challenge reads like Bearer's
+        }
+
         if (bearer is null)
         {
+            if (context.Challenges.Any(c => string.Equals(c.Scheme, "DPoP", StringComparison.OrdinalIgnoreCase)))
+            {
+                return (AuthenticationFailureCause.DifferentScheme, "The API requires DPoP-bound tokens (RFC 9449) and this client sent a Bearer token: set DPoP:Enabled to true (the token endpoint must support DPoP too).", null);
+            }
+
             var schemes = string.Join(", ", context.Challenges.Select(c => c.Scheme).Distinct(StringComparer.OrdinalIgnoreCase));
             return (AuthenticationFailureCause.DifferentScheme, $"The API does not accept Bearer tokens here; it asks for {schemes}. This client cannot authenticate that way.", null);
         }
@@ -148,6 +163,25 @@ internal static class UnauthorizedDiagnoser
         }
 
         return (AuthenticationFailureCause.Unknown, $"The API rejected the token ({bearer.Error}{(bearer.ErrorDescription is null ? string.Empty : ": " + bearer.ErrorDescription)}).", null);
+    }
+
+    /// <summary>What a DPoP challenge says about the proof (RFC 9449 §7.1, §9), for a DPoP-bound token; null otherwise.</summary>
+    private static string? DPoPProblem(UnauthorizedContext context, TimeSpan? skew)
+    {
+        if (context.Token.DPoP is null || context.Challenges.FirstOrDefault(c => string.Equals(c.Scheme, "DPoP", StringComparison.OrdinalIgnoreCase)) is not { } dpop)
+        {
+            return null;
+        }
+
+        var said = dpop.ErrorDescription is { } description ? $" It said: {description}." : string.Empty;
+        return dpop.Error switch
+        {
+            "use_dpop_nonce" => $"The API demanded a new DPoP nonce again after the request was resent with the one it gave: it rotates nonces faster than a request takes, or does not keep them.{said}",
+            "invalid_dpop_proof" when skew is { } s && s.Duration() > SkewThreshold =>
+                $"The API refused the DPoP proof, and its clock is {Seconds(s.Duration())} {(s < TimeSpan.Zero ? "ahead of" : "behind")} this machine's: a proof's iat outside its window is refused. Fix the clock (NTP) here or on the server.{said}",
+            "invalid_dpop_proof" => $"The API refused the DPoP proof (its signature, htm, htu, iat, jti, ath or key). If it names the key: the token is bound to another key than the proof's (cnf.jkt).{said}",
+            _ => null,
+        };
     }
 
     /// <summary>

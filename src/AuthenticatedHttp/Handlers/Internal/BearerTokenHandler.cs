@@ -23,6 +23,8 @@ internal sealed class BearerTokenHandler(
     TimeProvider time,
     ILogger logger) : DelegatingHandler
 {
+    private const string DPoPScheme = "DPoP";
+
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         if (!destinations.Allows(request.RequestUri))
@@ -33,6 +35,11 @@ internal sealed class BearerTokenHandler(
         if (!slot.TryGetToken(out var token))
         {
             return SendWithAwaitedTokenAsync(request, cancellationToken);
+        }
+
+        if (token.DPoP is not null)
+        {
+            return SendBoundAsync(request, token, cancellationToken);
         }
 
         request.Headers.Authorization = token.Header;
@@ -53,10 +60,13 @@ internal sealed class BearerTokenHandler(
         Log.DisallowedOrigin(logger, clientName, request.Method.Method, origin, destinations.AllowedList, refuse ? "refused" : "sent without a token");
 
         // A request object can come back here after a redirect or an outer retry still carrying a header we set earlier.
-        if (request.Headers.Authorization is { Scheme: var scheme } && string.Equals(scheme, "Bearer", StringComparison.OrdinalIgnoreCase))
+        if (request.Headers.Authorization is { Scheme: var scheme }
+            && (string.Equals(scheme, AccessToken.BearerScheme, StringComparison.OrdinalIgnoreCase) || string.Equals(scheme, DPoPScheme, StringComparison.OrdinalIgnoreCase)))
         {
             request.Headers.Authorization = null;
         }
+
+        request.Headers.Remove(DPoPScheme);
 
         return refuse
             ? Task.FromException<HttpResponseMessage>(new DisallowedOriginException(
@@ -70,6 +80,11 @@ internal sealed class BearerTokenHandler(
     {
         // Throws TokenAcquisitionException when no token can be had: the request is never sent without one.
         var token = await slot.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+        if (token.DPoP is not null)
+        {
+            return await SendBoundAsync(request, token, cancellationToken).ConfigureAwait(false);
+        }
+
         request.Headers.Authorization = token.Header;
         var sentTo = request.RequestUri;
         var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -82,6 +97,61 @@ internal sealed class BearerTokenHandler(
 
         // The common answer returns here: calling ResendIfUnauthorizedAsync for it would allocate a second task.
         return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
+    }
+
+    /// <summary>A DPoP-bound token's request: its proof, the one nonce resend, then the same 401 handling as Bearer.</summary>
+    private async Task<HttpResponseMessage> SendBoundAsync(HttpRequestMessage request, CachedToken token, CancellationToken cancellationToken)
+    {
+        var sentTo = request.RequestUri;
+        var response = await SendOnceAsync(request, token, cancellationToken).ConfigureAwait(false);
+        return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
+    }
+
+    /// <summary>
+    /// Sends with <paramref name="token"/>: a bearer token as is; a DPoP-bound one with a fresh proof, and once more
+    /// with a new proof when the API answers <c>use_dpop_nonce</c> with a nonce it had not used (RFC 9449 §9). That
+    /// resend is not the 401 renewal and does not use it up, but is itself bounded to one per send, so a request makes at
+    /// most four sends: proof, nonce, renewed token, nonce.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CachedToken token, CancellationToken cancellationToken)
+    {
+        request.Headers.Authorization = token.Header;
+        if (token.DPoP is not { Signer: { } signer, Nonces: var nonces })
+        {
+            request.Headers.Remove(DPoPScheme);
+            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        var target = request.RequestUri!;
+        for (var nonceResent = false; ; nonceResent = true)
+        {
+            var nonce = nonces.For(target);
+            request.Headers.Remove(DPoPScheme);
+            request.Headers.TryAddWithoutValidation(DPoPScheme, signer.CreateProof(request.Method.Method, DPoPProofSigner.TargetOf(target), time.GetUtcNow(), nonce, token.AccessTokenHash));
+            var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var learned = nonces.Learn(target, response);
+            if (nonceResent || response.StatusCode != HttpStatusCode.Unauthorized || learned is null || learned == nonce
+                || !DemandsNonce(response) || !ResendableContent.CanResend(request.Content))
+            {
+                return response;
+            }
+
+            Log.DPoPNonceResending(logger, clientName, request.Method.Method, target.AbsolutePath);
+            response.Dispose();
+        }
+    }
+
+    private static bool DemandsNonce(HttpResponseMessage response)
+    {
+        foreach (var challenge in WwwAuthenticateParser.Parse(response))
+        {
+            if (string.Equals(challenge.Scheme, DPoPScheme, StringComparison.OrdinalIgnoreCase) && challenge.Error == "use_dpop_nonce")
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>401 and 403 are the answers this handler acts on; every other one passes through untouched.</summary>
@@ -104,7 +174,7 @@ internal sealed class BearerTokenHandler(
         var claimsChallenge = response.StatusCode == HttpStatusCode.Unauthorized && ClaimsChallenge.IsPresent(challenges, out claims);
         var (notResent, reason) = response.StatusCode == HttpStatusCode.Forbidden ? ("403 never refreshes the token", UnauthorizedNotResentReason.Challenge)
             : claimsChallenge && claims is null ? ("the claims challenge (insufficient_claims) has no claims parameter that is a JSON object or its base64", UnauthorizedNotResentReason.Challenge)
-            : !claimsChallenge && !BearerChallenge.AllowsTokenRefresh(challenges) ? ("the challenge does not ask for a new Bearer token", UnauthorizedNotResentReason.Challenge)
+            : !claimsChallenge && !BearerChallenge.AllowsTokenRefresh(challenges, token.Token.Scheme) ? ($"the challenge does not ask for a new {token.Token.Scheme} token", UnauthorizedNotResentReason.Challenge)
             : !destinations.Allows(request.RequestUri) ? ($"the request was redirected to {TokenDestinationPolicy.OriginOf(request.RequestUri)}, which may not receive the token", UnauthorizedNotResentReason.Origin)
             : !ResendableContent.CanResend(request.Content) ? ($"its content ({request.Content!.GetType().Name}) cannot be read a second time; use buffered content such as ByteArrayContent to allow the resend", UnauthorizedNotResentReason.Content)
             : ((string?)null, default(UnauthorizedNotResentReason));
@@ -148,8 +218,7 @@ internal sealed class BearerTokenHandler(
 
         Log.UnauthorizedResending(logger, clientName, method, path);
         trail.Add($"Retired the rejected token, obtained one{(claims is null ? string.Empty : " asking for the claims the API demanded")} valid until {renewed.Token.ExpiresAt:O}, and resent once.");
-        request.Headers.Authorization = renewed.Header;
-        var second = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var second = await SendOnceAsync(request, renewed, cancellationToken).ConfigureAwait(false);
         slot.Metrics.UnauthorizedResent(clientName, succeeded: second.StatusCode != HttpStatusCode.Unauthorized);
         if (!IsRefusal(second))
         {

@@ -9,6 +9,7 @@ namespace AuthenticatedHttp.Tokens.Internal;
 internal sealed class CachedToken
 {
     private int _phase;
+    private string? _accessTokenHash;
 
     public CachedToken(AccessToken token, DateTimeOffset refreshAt, DateTimeOffset usableUntil)
     {
@@ -26,6 +27,12 @@ internal sealed class CachedToken
 
     /// <summary>The same as text, for callers that set the header themselves (<see cref="IAccessTokenProvider"/>).</summary>
     public string HeaderValue { get; }
+
+    /// <summary>The key and nonces of a DPoP-bound token (RFC 9449), for the proof each request carries; null for a bearer token.</summary>
+    public IDPoPBinding? DPoP { get; init; }
+
+    /// <summary>The proofs' <c>ath</c>: computed once per token, not per request.</summary>
+    public string AccessTokenHash => _accessTokenHash ??= DPoPProofSigner.AccessTokenHash(Token.Value);
 
     public DateTimeOffset RefreshAt { get; }
 

@@ -13,7 +13,8 @@ internal sealed record ClientCredentialsSettings(
     ClientAssertionOptions Assertion,
     TimeSpan DefaultTokenLifetime,
     TokenGrantType Grant,
-    string? RefreshToken)
+    string? RefreshToken,
+    DPoPOptions DPoP)
 {
     public static ClientCredentialsSettings From(AuthenticatedHttpClientOptions options) => new(
         options.TokenEndpoint,
@@ -24,7 +25,8 @@ internal sealed record ClientCredentialsSettings(
         options.ClientAssertion,
         options.DefaultTokenLifetime,
         options.GrantType,
-        options.RefreshToken);
+        options.RefreshToken,
+        options.DPoP ?? new DPoPOptions());
 
     // The record's generated ToString would print the secret and the refresh token.
     public override string ToString() => $"{ClientId} at {Issuer}";

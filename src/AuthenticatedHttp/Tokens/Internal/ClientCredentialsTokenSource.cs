@@ -14,7 +14,7 @@ namespace AuthenticatedHttp.Tokens.Internal;
 /// An OAuth 2.0 token endpoint, configured or discovered: the client_credentials grant (RFC 6749 §4.4), or the
 /// refresh_token grant (§6) whose refresh token is used once and replaced by the rotated one at once.
 /// </summary>
-internal sealed class ClientCredentialsTokenSource : ITokenSource
+internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
 {
     private readonly ClientCredentialsSettings _settings;
     private readonly ResiliencePipeline _pipeline;
@@ -34,6 +34,10 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
     private string? _refreshToken;
     private string? _refusedRefreshToken;
 
+    // DPoP (RFC 9449): the key this source's tokens are bound to, and the latest nonce of each origin it talks to.
+    private readonly DPoPProofSigner? _dpop;
+
+    private const string DPoPScheme = "DPoP";
     private const string JwtBearerAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
     private const int MaxAssertionBytes = 16 * 1024;
 
@@ -47,6 +51,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         _time = time;
         _logger = logger;
         _endpointForMessages = settings.Issuer; // never a query string, which may carry anything
+        _dpop = settings.DPoP.Enabled ? DPoPSigners.Load(settings.DPoP) : null;
         if (settings.Authentication == ClientAuthenticationMethod.ClientSecretBasic)
         {
             // RFC 6749 §2.3.1: form-encode id and secret before joining them, so ':' or non-ASCII survive.
@@ -54,6 +59,12 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
             _basicCredentials = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(pair)));
         }
     }
+
+    /// <inheritdoc/>
+    public DPoPProofSigner? Signer => _dpop;
+
+    /// <inheritdoc/>
+    public DPoPNonces Nonces { get; } = new();
 
     public async Task<AccessToken> RequestTokenAsync(TokenRequestContext context, CancellationToken cancellationToken)
     {
@@ -110,6 +121,12 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
             key.Append(' ').Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value));
         }
 
+        // A token bound to another key is another token: a public thumbprint, no secret.
+        if (_dpop is not null)
+        {
+            key.Append(" dpop_jkt=").Append(_dpop.KeyThumbprint);
+        }
+
         return key.ToString();
     }
 
@@ -120,26 +137,55 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
         TokenRequestActivity.AttemptStarted();
         var (endpoint, discovered) = await ResolveEndpointAsync(clientName, cancellationToken).ConfigureAwait(false);
         var refreshToken = _settings.Grant == TokenGrantType.RefreshToken ? await CurrentRefreshTokenAsync(clientName, cancellationToken).ConfigureAwait(false) : null;
-        var (request, credential) = CreateRequest(context, endpoint, refreshToken);
-        using var sending = request;
-        var sentAt = _time.GetUtcNow();
-        HttpResponseMessage response;
-        try
-        {
-            response = await _httpClientFactory.CreateClient(AuthenticatedHttpClientOptions.TokenEndpointHttpClientName)
-                .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException ex)
-        {
-            var moved = ForgetIfMoved(discovered, ex.HttpRequestError is HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError);
-            throw Failure(clientName, TokenFailureKind.NetworkError, $"the token endpoint could not be reached ({ex.HttpRequestError}){(moved ? "; the discovery document will be read again" : string.Empty)}", isTransient: true, inner: ex);
-        }
 
-        using (response)
+        // RFC 9449 §8: a server that demands a nonce answers use_dpop_nonce with one; the request is sent once more
+        // with it, inside this attempt. Only once: a server that keeps demanding new ones gets its error.
+        for (var nonceRetry = false; ; nonceRetry = true)
         {
-            ForgetIfMoved(discovered, response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed or HttpStatusCode.Gone);
-            var (body, tooLarge) = await ReadCappedAsync(clientName, response.Content, cancellationToken).ConfigureAwait(false);
-            var result = TokenResponseParser.Parse(response.StatusCode, body, tooLarge, response.Content.Headers.ContentType?.MediaType);
+            var (request, credential) = CreateRequest(context, endpoint, refreshToken);
+            using var sending = request;
+            var sentNonce = _dpop is null ? null : AddProof(request, endpoint);
+            var sentAt = _time.GetUtcNow();
+            HttpResponseMessage response;
+            try
+            {
+                response = await _httpClientFactory.CreateClient(AuthenticatedHttpClientOptions.TokenEndpointHttpClientName)
+                    .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpRequestException ex)
+            {
+                var moved = ForgetIfMoved(discovered, ex.HttpRequestError is HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError);
+                throw Failure(clientName, TokenFailureKind.NetworkError, $"the token endpoint could not be reached ({ex.HttpRequestError}){(moved ? "; the discovery document will be read again" : string.Empty)}", isTransient: true, inner: ex);
+            }
+
+            using (response)
+            {
+                var nonce = _dpop is null ? null : Nonces.Learn(endpoint, response);
+                ForgetIfMoved(discovered, response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed or HttpStatusCode.Gone);
+                var (body, tooLarge) = await ReadCappedAsync(clientName, response.Content, cancellationToken).ConfigureAwait(false);
+                var result = TokenResponseParser.Parse(response.StatusCode, body, tooLarge, response.Content.Headers.ContentType?.MediaType, dpop: _dpop is not null);
+                if (!result.IsSuccess && result.Error == "use_dpop_nonce" && _dpop is not null && !nonceRetry && nonce is not null && nonce != sentNonce)
+                {
+                    continue;
+                }
+
+                return await InterpretAsync(clientName, result, response, sentAt, credential, refreshToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Adds the DPoP proof of a token request; returns the nonce it carries.</summary>
+    private string? AddProof(HttpRequestMessage request, Uri endpoint)
+    {
+        var nonce = Nonces.For(endpoint);
+        request.Headers.Add("DPoP", _dpop!.CreateProof("POST", DPoPProofSigner.TargetOf(endpoint), _time.GetUtcNow(), nonce, accessTokenHash: null));
+        return nonce;
+    }
+
+    /// <summary>The token in a parsed answer, or the failure it describes.</summary>
+    private async Task<AccessToken> InterpretAsync(string clientName, TokenEndpointResult result, HttpResponseMessage response, DateTimeOffset sentAt, string? credential, string? refreshToken)
+    {
+        {
             if (!result.IsSuccess)
             {
                 if (refreshToken is not null && result.Error == "invalid_grant")
@@ -158,7 +204,19 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource
                 await KeepRotatedRefreshTokenAsync(clientName, rotated).ConfigureAwait(false);
             }
 
-            return new AccessToken(result.AccessToken!, ExpiresAt(clientName, result.AccessToken!, result.ExpiresIn, sentAt), sentAt);
+            var expiresAt = ExpiresAt(clientName, result.AccessToken!, result.ExpiresIn, sentAt);
+            if (_dpop is null)
+            {
+                return new AccessToken(result.AccessToken!, expiresAt, sentAt);
+            }
+
+            // A JWT access token names the key it is bound to (RFC 9449 §6.1): another key's token could never be used.
+            if (TokenClaims.Read(result.AccessToken!)?.KeyThumbprint is { } bound && bound != _dpop.KeyThumbprint)
+            {
+                throw Failure(clientName, TokenFailureKind.MalformedResponse, "the token endpoint issued a DPoP token bound to another key (its cnf.jkt is not this client's key thumbprint)", isTransient: false, response.StatusCode);
+            }
+
+            return new AccessToken(result.AccessToken!, expiresAt, sentAt, DPoPScheme, _dpop.KeyThumbprint);
         }
     }
 

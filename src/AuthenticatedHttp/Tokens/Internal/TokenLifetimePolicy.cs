@@ -11,7 +11,7 @@ internal sealed class TokenLifetimePolicy(TimeSpan refreshBeforeExpiry, TimeSpan
 
     public TimeSpan ExpirySafetyMargin { get; } = expirySafetyMargin;
 
-    public CachedToken Schedule(AccessToken token)
+    public CachedToken Schedule(AccessToken token, IDPoPBinding? dpop = null)
     {
         var lifetime = token.Lifetime;
         var window = Min(RefreshBeforeExpiry, lifetime / 2);
@@ -29,7 +29,7 @@ internal sealed class TokenLifetimePolicy(TimeSpan refreshBeforeExpiry, TimeSpan
 
         // Validation keeps RefreshBeforeExpiry above ExpirySafetyMargin; should a window still end up inside the margin,
         // the token must not stay fresh (served with no clock check) past its last usable moment.
-        return new CachedToken(token, refreshAt < usableUntil ? refreshAt : usableUntil, usableUntil);
+        return new CachedToken(token, refreshAt < usableUntil ? refreshAt : usableUntil, usableUntil) { DPoP = dpop };
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;

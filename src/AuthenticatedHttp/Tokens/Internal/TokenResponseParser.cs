@@ -42,7 +42,15 @@ internal static class TokenResponseParser
 
     private static readonly JsonDocumentOptions JsonOptions = new() { MaxDepth = 16 };
 
-    public static TokenEndpointResult Parse(HttpStatusCode status, ReadOnlySpan<byte> body, bool bodyTooLarge, string? mediaType)
+    /// <param name="status">The response status.</param>
+    /// <param name="body">The body, at most <see cref="MaxResponseBytes"/>.</param>
+    /// <param name="bodyTooLarge">The body was larger and not read.</param>
+    /// <param name="mediaType">The body's media type.</param>
+    /// <param name="dpop">
+    /// A DPoP-bound token was asked for: <c>token_type</c> must then be <c>DPoP</c> (RFC 9449 §5). A server that answers
+    /// <c>Bearer</c> issued an unbound token, which is refused rather than used in place of the bound one asked for.
+    /// </param>
+    public static TokenEndpointResult Parse(HttpStatusCode status, ReadOnlySpan<byte> body, bool bodyTooLarge, string? mediaType, bool dpop = false)
     {
         var code = (int)status;
         var success = code is >= 200 and <= 299;
@@ -106,14 +114,14 @@ internal static class TokenResponseParser
                 return Malformed($"the token endpoint answered HTTP {code} with JSON that is not an object");
             }
 
-            return ReadToken(json.Value);
+            return ReadToken(json.Value, dpop);
         }
     }
 
     public static bool IsTransientStatus(HttpStatusCode status) =>
         (int)status >= 500 || status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests;
 
-    private static TokenEndpointResult ReadToken(JsonElement json)
+    private static TokenEndpointResult ReadToken(JsonElement json, bool dpop)
     {
         JsonElement accessToken = default, tokenType = default, expiresIn = default, refreshToken = default;
         foreach (var property in json.EnumerateObject())
@@ -165,7 +173,15 @@ internal static class TokenResponseParser
             return Malformed("the token response's 'access_token' contains characters not allowed in a Bearer token (RFC 6750 §2.1)");
         }
 
-        if (tokenType.ValueKind is not JsonValueKind.Undefined and not JsonValueKind.Null)
+        if (dpop)
+        {
+            var type = tokenType.ValueKind == JsonValueKind.String ? ReadString(tokenType) : null;
+            if (!string.Equals(type, "DPoP", StringComparison.OrdinalIgnoreCase))
+            {
+                return Malformed($"the token response's 'token_type' is {(type is null ? "missing" : $"'{Sanitize(type, 32)}'")}, not 'DPoP': the server issued a token not bound to the client's key although DPoP was asked for (it may not support DPoP, or not for this client). Such a token is not used; set DPoP:Enabled to false to accept Bearer tokens from this server");
+            }
+        }
+        else if (tokenType.ValueKind is not JsonValueKind.Undefined and not JsonValueKind.Null)
         {
             if (tokenType.ValueKind != JsonValueKind.String)
             {

@@ -396,7 +396,9 @@ internal sealed class TokenSlot : IDisposable
                 return;
             }
 
-            var cached = _policy.Schedule(token);
+            // A token bound to the source's DPoP key goes out with proofs signed by that key (and no other).
+            var dpop = token.KeyThumbprint is { } bound && source is IDPoPBinding { Signer.KeyThumbprint: var key } binding && key == bound ? binding : null;
+            var cached = _policy.Schedule(token, dpop);
             lock (_gate)
             {
                 Volatile.Write(ref _current, cached);

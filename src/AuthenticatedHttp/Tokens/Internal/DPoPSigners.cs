@@ -1,0 +1,45 @@
+namespace AuthenticatedHttp.Tokens.Internal;
+
+/// <summary>The DPoP signer <see cref="DPoPOptions"/> describe: the configured key, or a new one kept in memory only.</summary>
+internal static class DPoPSigners
+{
+    private const string Group = "DPoP";
+
+    /// <summary>Checks the options as <see cref="Load(DPoPOptions)"/> would use them, without generating a key.</summary>
+    /// <exception cref="CredentialException">The key or algorithm cannot be used.</exception>
+    public static void Check(DPoPOptions options) => Load(options, generate: false)?.Dispose();
+
+    /// <exception cref="CredentialException">The key or algorithm cannot be used; names <c>DPoP:…</c> and the cause, never the key.</exception>
+    public static DPoPProofSigner Load(DPoPOptions options) => Load(options, generate: true)!;
+
+    private static DPoPProofSigner? Load(DPoPOptions options, bool generate)
+    {
+        if (!string.IsNullOrWhiteSpace(options.PrivateKeyFile) && !string.IsNullOrWhiteSpace(options.PrivateKey))
+        {
+            throw new CredentialException(nameof(options.PrivateKeyFile), "is set together with DPoP:PrivateKey: set one of them", Group);
+        }
+
+        if (string.IsNullOrWhiteSpace(options.PrivateKeyFile) && string.IsNullOrWhiteSpace(options.PrivateKey))
+        {
+            var algorithm = string.IsNullOrWhiteSpace(options.Algorithm) ? "ES256" : options.Algorithm.Trim().ToUpperInvariant();
+            return algorithm is not ("ES256" or "ES384" or "PS256" or "RS256")
+                ? throw new CredentialException(nameof(options.Algorithm), $"is '{algorithm}'; supported: {DPoPProofSigner.SupportedAlgorithms}", Group)
+                : generate ? DPoPProofSigner.Generate(algorithm) : null;
+        }
+
+        var key = !string.IsNullOrWhiteSpace(options.PrivateKeyFile)
+            ? AsymmetricKeys.FromPem(AsymmetricKeys.ReadFile(Group, nameof(options.PrivateKeyFile), options.PrivateKeyFile), Group, nameof(options.PrivateKeyFile))
+            : options.PrivateKey!.TrimStart().StartsWith('{')
+                ? AsymmetricKeys.FromJwk(options.PrivateKey, Group, nameof(options.PrivateKey), out _)
+                : AsymmetricKeys.FromPem(options.PrivateKey, Group, nameof(options.PrivateKey));
+        try
+        {
+            return new DPoPProofSigner(key, AsymmetricKeys.AlgorithmFor(key, options.Algorithm, Group));
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+}
