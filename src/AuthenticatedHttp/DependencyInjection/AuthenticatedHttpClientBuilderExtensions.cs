@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Security.Cryptography;
 using AuthenticatedHttp;
 using AuthenticatedHttp.DependencyInjection.Internal;
 using Microsoft.Extensions.Configuration;
@@ -91,6 +92,27 @@ public static class AuthenticatedHttpClientBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(factory);
         AuthenticatedClientRegistration.Of(builder).TokenSourceFactory = factory;
+        return builder;
+    }
+
+    /// <summary>
+    /// Signs the client's DPoP proofs (<c>DPoP:Enabled</c>) with a key kept elsewhere: any <see cref="RSA"/> (2048 bits or
+    /// more) or <see cref="ECDsa"/> (P-256, P-384) implementation, such as a hardware security module's (PKCS#11) or a key
+    /// vault's, whose private key never enters the process. Its algorithm is <c>DPoP:Algorithm</c> or the key's default.
+    /// </summary>
+    /// <param name="builder">The builder returned by <c>AddAuthenticatedHttpClient</c>.</param>
+    /// <param name="key">
+    /// Returns the key: called when the client's token source is built (at its first use, and again after a
+    /// configuration reload). A key with another public key than before means new tokens, bound to it. The library
+    /// does not dispose it.
+    /// </param>
+    /// <returns>The same builder.</returns>
+    /// <remarks>Every API request signs a proof, so the key's signing speed is paid per request.</remarks>
+    public static IAuthenticatedHttpClientBuilder UseDPoPKey(this IAuthenticatedHttpClientBuilder builder, Func<IServiceProvider, AsymmetricAlgorithm> key)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(key);
+        AuthenticatedClientRegistration.Of(builder).DPoPKeyFactory = key;
         return builder;
     }
 

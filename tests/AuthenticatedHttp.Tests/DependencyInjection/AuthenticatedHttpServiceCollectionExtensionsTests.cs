@@ -152,6 +152,27 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
     }
 
     [Theory]
+    [InlineData(false, null, "DPoP:Enabled (configuration key 'Orders:DPoP:Enabled') is false, so the DPoP settings that are set would do nothing")]
+    [InlineData(true, "DPoP:PrivateKey", "DPoP:PrivateKey (configuration key 'Orders:DPoP:PrivateKey') is set, but UseDPoPKey gives the key")]
+    public async Task StartAsync_UseDPoPKeyWithConflictingSettings_Fails(bool enabled, string? alsoSet, string expected)
+    {
+        var config = Valid();
+        config["Orders:DPoP:Enabled"] = enabled ? "true" : "false";
+        if (alsoSet is not null)
+        {
+            config["Orders:" + alsoSet] = "SENTINEL-key";
+        }
+
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")).UseDPoPKey(_ => key));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains("'orders': " + expected, ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("SENTINEL", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(null)]
     [InlineData("ES384")]
     [InlineData("PS256")]

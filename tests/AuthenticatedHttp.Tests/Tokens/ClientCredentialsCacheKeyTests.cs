@@ -28,6 +28,7 @@ public sealed class ClientCredentialsCacheKeyTests
     [InlineData("scope")]
     [InlineData("resource")]
     [InlineData("authority")]
+    [InlineData("dpop")]
     public void GetCacheKey_AnythingThatDecidesTheTokenDiffers_KeysDiffer(string part)
     {
         var other = Key(o =>
@@ -40,10 +41,23 @@ public sealed class ClientCredentialsCacheKeyTests
                 case "scope": o.Scope = "a"; break;
                 case "resource": o.Resource = "https://other.example/"; break;
                 case "authority": (o.TokenEndpoint, o.Authority) = (null, new Uri("https://idp.example/token")); break;
+                case "dpop": o.DPoP.Enabled = true; break; // a token bound to a key is another token
+
             }
         });
 
         Assert.NotEqual(Key(_ => { }), other);
+    }
+
+    [Fact]
+    public void GetCacheKey_DPoPWithTheSameConfiguredKey_SameKey_GeneratedKeysDiffer()
+    {
+        using var ec = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var pem = ec.ExportPkcs8PrivateKeyPem();
+
+        Assert.Equal(Key(o => (o.DPoP.Enabled, o.DPoP.PrivateKey) = (true, pem)), Key(o => (o.DPoP.Enabled, o.DPoP.PrivateKey) = (true, pem)));
+        Assert.NotEqual(Key(o => o.DPoP.Enabled = true), Key(o => o.DPoP.Enabled = true));
+        Assert.DoesNotContain(pem.Split('\n')[1], Key(o => (o.DPoP.Enabled, o.DPoP.PrivateKey) = (true, pem)), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -74,7 +88,7 @@ public sealed class ClientCredentialsCacheKeyTests
             Resource = "https://api.example/",
         };
         change(options);
-        var source = new ClientCredentialsTokenSource(ClientCredentialsSettings.From(options), ResiliencePipeline.Empty, null!, null!, null!, TimeProvider.System, NullLogger.Instance);
+        var source = new ClientCredentialsTokenSource(ClientCredentialsSettings.From(options), ResiliencePipeline.Empty, null!, null!, null!, DPoPSigners.For(options.DPoP, givenKey: null), TimeProvider.System, NullLogger.Instance);
         return source.GetCacheKey(TokenParameters.From(options).ToContext("orders", rejected: null)) ?? "(own slot)";
     }
 }

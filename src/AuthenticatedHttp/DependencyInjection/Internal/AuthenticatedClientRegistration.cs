@@ -22,6 +22,9 @@ internal sealed class AuthenticatedClientRegistration(string name, IConfiguratio
     /// <summary>The user's token source (<c>UseTokenSource</c>); null for the built-in client_credentials grant.</summary>
     public Func<IServiceProvider, ITokenSource>? TokenSourceFactory { get; set; }
 
+    /// <summary>The DPoP key the user keeps elsewhere (<c>UseDPoPKey</c>): an HSM's or a vault's RSA or ECDsa; null for the configured or a generated one.</summary>
+    public Func<IServiceProvider, System.Security.Cryptography.AsymmetricAlgorithm>? DPoPKeyFactory { get; set; }
+
     /// <summary>The registration behind <paramref name="builder"/>, found in its service collection.</summary>
     public static AuthenticatedClientRegistration Of(IAuthenticatedHttpClientBuilder builder) =>
         Find(builder.Services, builder.Name) ?? throw new InvalidOperationException($"Client '{builder.Name}' was not registered with AddAuthenticatedHttpClient.");

@@ -194,7 +194,7 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
         var keyGiven = !string.IsNullOrWhiteSpace(dpop.PrivateKeyFile) || !string.IsNullOrWhiteSpace(dpop.PrivateKey);
         if (!dpop.Enabled)
         {
-            if (keyGiven || !string.IsNullOrWhiteSpace(dpop.Algorithm))
+            if (keyGiven || !string.IsNullOrWhiteSpace(dpop.Algorithm) || registration.DPoPKeyFactory is not null)
             {
                 failures.Add(Fail("DPoP:Enabled", "is false, so the DPoP settings that are set would do nothing: set DPoP:Enabled to true, or remove them"));
             }
@@ -205,6 +205,16 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
         if (!builtInGrant)
         {
             failures.Add(Fail("DPoP:Enabled", "applies to the built-in token source only; a token source of your own binds its tokens itself"));
+            return;
+        }
+
+        if (registration.DPoPKeyFactory is not null)
+        {
+            if (keyGiven)
+            {
+                failures.Add(Fail(string.IsNullOrWhiteSpace(dpop.PrivateKey) ? "DPoP:PrivateKeyFile" : "DPoP:PrivateKey", "is set, but UseDPoPKey gives the key: remove the setting"));
+            }
+
             return;
         }
 

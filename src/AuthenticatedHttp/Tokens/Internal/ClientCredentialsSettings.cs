@@ -13,8 +13,7 @@ internal sealed record ClientCredentialsSettings(
     ClientAssertionOptions Assertion,
     TimeSpan DefaultTokenLifetime,
     TokenGrantType Grant,
-    string? RefreshToken,
-    DPoPOptions DPoP)
+    string? RefreshToken)
 {
     public static ClientCredentialsSettings From(AuthenticatedHttpClientOptions options) => new(
         options.TokenEndpoint,
@@ -25,8 +24,7 @@ internal sealed record ClientCredentialsSettings(
         options.ClientAssertion,
         options.DefaultTokenLifetime,
         options.GrantType,
-        options.RefreshToken,
-        options.DPoP ?? new DPoPOptions());
+        options.RefreshToken);
 
     // The record's generated ToString would print the secret and the refresh token.
     public override string ToString() => $"{ClientId} at {Issuer}";

@@ -41,7 +41,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
     private const string JwtBearerAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
     private const int MaxAssertionBytes = 16 * 1024;
 
-    public ClientCredentialsTokenSource(ClientCredentialsSettings settings, ResiliencePipeline pipeline, IHttpClientFactory httpClientFactory, AuthorityMetadataCache discovery, IRefreshTokenStore refreshTokens, TimeProvider time, ILogger logger)
+    public ClientCredentialsTokenSource(ClientCredentialsSettings settings, ResiliencePipeline pipeline, IHttpClientFactory httpClientFactory, AuthorityMetadataCache discovery, IRefreshTokenStore refreshTokens, DPoPProofSigner? dpop, TimeProvider time, ILogger logger)
     {
         _settings = settings;
         _discovery = discovery;
@@ -51,7 +51,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
         _time = time;
         _logger = logger;
         _endpointForMessages = settings.Issuer; // never a query string, which may carry anything
-        _dpop = settings.DPoP.Enabled ? DPoPSigners.Load(settings.DPoP) : null;
+        _dpop = dpop;
         if (settings.Authentication == ClientAuthenticationMethod.ClientSecretBasic)
         {
             // RFC 6749 §2.3.1: form-encode id and secret before joining them, so ':' or non-ASCII survive.
@@ -185,39 +185,37 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
     /// <summary>The token in a parsed answer, or the failure it describes.</summary>
     private async Task<AccessToken> InterpretAsync(string clientName, TokenEndpointResult result, HttpResponseMessage response, DateTimeOffset sentAt, string? credential, string? refreshToken)
     {
+        if (!result.IsSuccess)
         {
-            if (!result.IsSuccess)
+            if (refreshToken is not null && result.Error == "invalid_grant")
             {
-                if (refreshToken is not null && result.Error == "invalid_grant")
-                {
-                    // Spent, revoked or expired: the next attempt reads the store and the configuration again, in case
-                    // someone put a new one there.
-                    (_refusedRefreshToken, _refreshToken) = (refreshToken, null);
-                }
-
-                // The server chose the description; it must not echo this attempt's secret, assertion or refresh token into a log.
-                throw Failure(clientName, result.FailureKind, result.Problem!, result.IsTransient, response.StatusCode, result.Error, Hide(result.ErrorDescription, credential, refreshToken), result.ErrorUri, RetryAfter(response));
+                // Spent, revoked or expired: the next attempt reads the store and the configuration again, in case
+                // someone put a new one there.
+                (_refusedRefreshToken, _refreshToken) = (refreshToken, null);
             }
 
-            if (refreshToken is not null && result.RefreshToken is { } rotated && rotated != refreshToken)
-            {
-                await KeepRotatedRefreshTokenAsync(clientName, rotated).ConfigureAwait(false);
-            }
-
-            var expiresAt = ExpiresAt(clientName, result.AccessToken!, result.ExpiresIn, sentAt);
-            if (_dpop is null)
-            {
-                return new AccessToken(result.AccessToken!, expiresAt, sentAt);
-            }
-
-            // A JWT access token names the key it is bound to (RFC 9449 §6.1): another key's token could never be used.
-            if (TokenClaims.Read(result.AccessToken!)?.KeyThumbprint is { } bound && bound != _dpop.KeyThumbprint)
-            {
-                throw Failure(clientName, TokenFailureKind.MalformedResponse, "the token endpoint issued a DPoP token bound to another key (its cnf.jkt is not this client's key thumbprint)", isTransient: false, response.StatusCode);
-            }
-
-            return new AccessToken(result.AccessToken!, expiresAt, sentAt, DPoPScheme, _dpop.KeyThumbprint);
+            // The server chose the description; it must not echo this attempt's secret, assertion or refresh token into a log.
+            throw Failure(clientName, result.FailureKind, result.Problem!, result.IsTransient, response.StatusCode, result.Error, Hide(result.ErrorDescription, credential, refreshToken), result.ErrorUri, RetryAfter(response));
         }
+
+        if (refreshToken is not null && result.RefreshToken is { } rotated && rotated != refreshToken)
+        {
+            await KeepRotatedRefreshTokenAsync(clientName, rotated).ConfigureAwait(false);
+        }
+
+        var expiresAt = ExpiresAt(clientName, result.AccessToken!, result.ExpiresIn, sentAt);
+        if (_dpop is null)
+        {
+            return new AccessToken(result.AccessToken!, expiresAt, sentAt);
+        }
+
+        // A JWT access token names the key it is bound to (RFC 9449 §6.1): another key's token could never be used.
+        if (TokenClaims.Read(result.AccessToken!)?.KeyThumbprint is { } bound && bound != _dpop.KeyThumbprint)
+        {
+            throw Failure(clientName, TokenFailureKind.MalformedResponse, "the token endpoint issued a DPoP token bound to another key (its cnf.jkt is not this client's key thumbprint)", isTransient: false, response.StatusCode);
+        }
+
+        return new AccessToken(result.AccessToken!, expiresAt, sentAt, DPoPScheme, _dpop.KeyThumbprint);
     }
 
     /// <summary>

@@ -1,9 +1,20 @@
+using System.Security.Cryptography;
+
 namespace AuthenticatedHttp.Tokens.Internal;
 
 /// <summary>The DPoP signer <see cref="DPoPOptions"/> describe: the configured key, or a new one kept in memory only.</summary>
 internal static class DPoPSigners
 {
     private const string Group = "DPoP";
+
+    /// <summary>
+    /// The signer of a client's DPoP proofs, or null when DPoP is off: <paramref name="givenKey"/> (<c>UseDPoPKey</c>,
+    /// which the caller keeps and disposes) with the configured algorithm, else the configured key, else a new one.
+    /// </summary>
+    public static DPoPProofSigner? For(DPoPOptions options, AsymmetricAlgorithm? givenKey) =>
+        !options.Enabled ? null
+        : givenKey is not null ? new DPoPProofSigner(givenKey, AsymmetricKeys.AlgorithmFor(givenKey, options.Algorithm, Group), ownsKey: false)
+        : Load(options);
 
     /// <summary>Checks the options as <see cref="Load(DPoPOptions)"/> would use them, without generating a key.</summary>
     /// <exception cref="CredentialException">The key or algorithm cannot be used.</exception>

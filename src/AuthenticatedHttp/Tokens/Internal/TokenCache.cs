@@ -46,6 +46,7 @@ internal sealed class TokenCache(
             httpClientFactory,
             discovery,
             refreshTokens,
+            DPoPSigners.For(options.DPoP ?? new DPoPOptions(), registration.DPoPKeyFactory is { } dpopKey ? dpopKey(services) : null),
             time,
             _logger);
         var parameters = TokenParameters.From(options);
