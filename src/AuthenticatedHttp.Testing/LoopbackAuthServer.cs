@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -28,7 +29,8 @@ namespace AuthenticatedHttp.Testing;
 /// <para>
 /// Authorization server endpoints: <c>POST connect/token</c> (RFC 6749 client_credentials, and refresh_token with
 /// rotation and reuse detection, see <see cref="IssueRefreshToken"/>; clients authenticate with
-/// <c>client_secret_basic</c>, <c>client_secret_post</c> or <c>private_key_jwt</c>; a <c>claims</c> parameter is
+/// <c>client_secret_basic</c>, <c>client_secret_post</c>, <c>private_key_jwt</c>, or with a client certificate, see
+/// <see cref="LoopbackAuthServerOptions.RequestClientCertificates"/>; a <c>claims</c> parameter is
 /// remembered with the token, see <see cref="DemandClaims"/>);
 /// <c>GET .well-known/openid-configuration</c> (OpenID Connect Discovery 1.0) and
 /// <c>GET .well-known/oauth-authorization-server</c> (RFC 8414), the same metadata document with <c>issuer</c> =
@@ -43,7 +45,22 @@ namespace AuthenticatedHttp.Testing;
 /// <see cref="ApiBaseAddress"/>. The protected API accepts any token this server issued, whatever its audience.
 /// </para>
 /// <para>
-/// API endpoints, all requiring <c>Authorization: Bearer</c>: any method on <c>api/echo</c> (echoes method, path,
+/// Sender-constrained tokens. DPoP (RFC 9449): a token request with a valid <c>DPoP</c> proof gets
+/// <c>token_type</c> <c>DPoP</c> and a token whose <c>cnf.jkt</c> is the proof key's RFC 7638 thumbprint; the API then
+/// accepts it only as <c>Authorization: DPoP {token}</c> with a proof of the same key (<c>ath</c> = the token's hash,
+/// <c>htm</c>/<c>htu</c> of the API request). An invalid proof is answered <c>invalid_dpop_proof</c> (400 at the token
+/// endpoint, 401 with a <c>DPoP</c> challenge at the API); nonces are optional at each end (see
+/// <see cref="RequireDPoPNonceAtTokenEndpoint"/>, <see cref="RequireDPoPNonceAtApi"/>); proofs are checked as
+/// <see cref="DPoPProofsAccepted"/> describes. A DPoP-bound token sent as <c>Bearer</c> is refused (RFC 9449 §7.2) with
+/// <c>WWW-Authenticate: Bearer realm="authhttp-testing", error="invalid_token", error_description="DPoP-bound token sent
+/// as Bearer"</c> followed by a second challenge <c>DPoP realm="authhttp-testing", algs="ES256 ES384 PS256 RS256"</c>:
+/// the mechanism the client used carries the error, and the DPoP challenge says what this token needs. An unbound
+/// token sent with the DPoP scheme is refused with <c>DPoP ... error="invalid_token"</c>: there is no key to check the
+/// proof against. Every other answer to a bearer token is as without DPoP (a bare <c>Bearer</c> challenge when no
+/// token came). Mutual TLS (RFC 8705): see <see cref="LoopbackAuthServerOptions.RequestClientCertificates"/>.
+/// </para>
+/// <para>
+/// API endpoints, all requiring <c>Authorization: Bearer</c> or <c>DPoP</c>: any method on <c>api/echo</c> (echoes method, path,
 /// query, content type, body, client id and scope as JSON); any method on <c>api/scoped/{scope}</c> (the same, but
 /// 403 <c>insufficient_scope</c> unless the token has that scope); <c>api/status/{code}</c> (answers with that status);
 /// <c>api/redirect?to={url}</c> (a 302 to that URL).
@@ -81,7 +98,7 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
     /// <summary>
     /// The TLS certificate the server presents (<see cref="LoopbackAuthServerOptions.Certificate"/> or the one it
     /// generated), or <see langword="null"/> over http. A generated one is disposed with the server. Trust it through
-    /// <see cref="CreateTrustingHandler"/> rather than a certificate store.
+    /// <see cref="CreateTrustingHandler()"/> rather than a certificate store.
     /// </summary>
     public X509Certificate2? Certificate { get; }
 
@@ -180,7 +197,74 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
     public int ManagedIdentityRequests => _state.Counters.ManagedIdentityRequests;
 
     /// <summary>
-    /// While <see langword="true"/>, the API answers every bearer token with 401 <c>invalid_token</c>, like an API that
+    /// DPoP proofs, at the token endpoint or the API, that passed every check of RFC 9449 §4.3: one <c>DPoP</c> header
+    /// holding a compact JWS; <c>typ</c> <c>dpop+jwt</c>; no <c>crit</c>; <c>alg</c> ES256, ES384, PS256 or RS256
+    /// fitting the key; a <c>jwk</c> that is a public EC P-256/P-384 or RSA (at least 2048 bits) key and verifies the
+    /// signature; <c>htm</c> = the request method; <c>htu</c> = the request URI without query and fragment (scheme and
+    /// host case-insensitive, default port and percent-encoding normalized; an <c>htu</c> with a query or fragment is
+    /// refused); <c>iat</c> a JSON number within <see cref="LoopbackAuthServerOptions.DPoPProofLifetime"/> in the past
+    /// and 5 seconds in the future; a <c>jti</c> not used before with the same key while fresh; the current
+    /// <c>nonce</c> when one is demanded; at the API, <c>ath</c> = base64url(SHA-256(token)) and, for a DPoP-bound
+    /// token, the key it is bound to. The request may still fail for another reason (client authentication, an
+    /// expired token).
+    /// </summary>
+    public int DPoPProofsAccepted => _state.Counters.DPoPProofsAccepted;
+
+    /// <summary>
+    /// Requests refused because of DPoP: answered <c>invalid_dpop_proof</c> (a failed check, several <c>DPoP</c>
+    /// headers, no proof under the DPoP scheme or from a client with <see cref="LoopbackClient.RequireDPoP"/>, a
+    /// refresh token bound to another key), or <c>invalid_token</c> at the API because the proof's key is not the one
+    /// the token is bound to (RFC 9449 §7.1). Each reason is logged at Debug, never the proof or token.
+    /// </summary>
+    public int DPoPProofsRejected => _state.Counters.DPoPProofsRejected;
+
+    /// <summary>
+    /// <c>use_dpop_nonce</c> answers, at the token endpoint (400) and the API (401), counted in neither
+    /// <see cref="DPoPProofsAccepted"/> nor <see cref="DPoPProofsRejected"/>.
+    /// </summary>
+    public int DPoPNonceChallenges => _state.Counters.DPoPNonceChallenges;
+
+    /// <summary>Token requests whose TLS connection presented a client certificate (see <see cref="LoopbackAuthServerOptions.RequestClientCertificates"/>).</summary>
+    public int MutualTlsTokenRequests => _state.Counters.MutualTlsTokenRequests;
+
+    /// <summary>
+    /// While <see langword="true"/>, the token endpoint demands its current DPoP nonce in every proof (RFC 9449 §8):
+    /// a proof without it (or with an older one) is answered 400 <c>{"error":"use_dpop_nonce"}</c>, and every token
+    /// endpoint response, success or error, carries the current nonce in <c>DPoP-Nonce</c>. Requests without a proof
+    /// are unaffected. Starts as <see cref="LoopbackAuthServerOptions.RequireDPoPNonceAtTokenEndpoint"/>.
+    /// </summary>
+    public bool RequireDPoPNonceAtTokenEndpoint
+    {
+        get => _state.RequireDPoPNonceAtTokenEndpoint;
+        set => _state.RequireDPoPNonceAtTokenEndpoint = value;
+    }
+
+    /// <summary>
+    /// While <see langword="true"/>, the API demands its current DPoP nonce (not the token endpoint's) in every proof
+    /// (RFC 9449 §9): a proof without it is answered 401 <c>WWW-Authenticate: DPoP error="use_dpop_nonce"</c>, and
+    /// every API response carries the current nonce in <c>DPoP-Nonce</c>. Bearer requests are unaffected. Starts as
+    /// <see cref="LoopbackAuthServerOptions.RequireDPoPNonceAtApi"/>.
+    /// </summary>
+    public bool RequireDPoPNonceAtApi
+    {
+        get => _state.RequireDPoPNonceAtApi;
+        set => _state.RequireDPoPNonceAtApi = value;
+    }
+
+    /// <summary>
+    /// While <see langword="true"/>, the API answers every DPoP request that it does not refuse for another reason
+    /// with 401 <c>use_dpop_nonce</c> and a new nonce in <c>DPoP-Nonce</c>, whatever nonce the proof carries: no DPoP
+    /// request ever succeeds, so a test can check that a client retries once with the nonce and then gives up instead
+    /// of looping. Counted in <see cref="DPoPNonceChallenges"/>.
+    /// </summary>
+    public bool AlwaysDemandNewDPoPNonceAtApi
+    {
+        get => _state.AlwaysDemandNewDPoPNonceAtApi;
+        set => _state.AlwaysDemandNewDPoPNonceAtApi = value;
+    }
+
+    /// <summary>
+    /// While <see langword="true"/>, the API answers every access token with 401 <c>invalid_token</c>, like an API that
     /// never accepts the tokens it is given.
     /// </summary>
     public bool RejectAllTokens
@@ -271,7 +355,7 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         WebApplication? app = null;
         try
         {
-            app = BuildApplication(loggerFactory, certificate);
+            app = BuildApplication(loggerFactory, certificate, options.RequestClientCertificates);
             new Internal.TokenEndpoint(state).Map(app);
             new Internal.ProtectedApi(state).Map(app);
             new DiscoveryEndpoint(state).Map(app);
@@ -313,6 +397,50 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
     public SocketsHttpHandler CreateTrustingHandler() => ServerCertificate.CreateTrustingHandler(Certificate);
 
     /// <summary>
+    /// Creates a handler like <see cref="CreateTrustingHandler()"/> that also presents <paramref name="clientCertificate"/>
+    /// when the server asks for one (<see cref="LoopbackAuthServerOptions.RequestClientCertificates"/>), for RFC 8705
+    /// client authentication and certificate-bound tokens. Use the same certificate for the token request and the API:
+    /// a certificate-bound token is accepted only on a connection presenting its certificate.
+    /// </summary>
+    /// <param name="clientCertificate">
+    /// A certificate with its private key, or <see langword="null"/> for none (the same as <see cref="CreateTrustingHandler()"/>).
+    /// The handler does not dispose it.
+    /// </param>
+    /// <returns>A new handler; the caller owns and disposes it (through the <see cref="HttpClient"/> that uses it).</returns>
+    /// <exception cref="ArgumentException"><paramref name="clientCertificate"/> has no private key.</exception>
+    /// <exception cref="InvalidOperationException">A certificate is given but the server does not serve https.</exception>
+    public SocketsHttpHandler CreateTrustingHandler(X509Certificate2? clientCertificate)
+    {
+        if (clientCertificate is null)
+        {
+            return CreateTrustingHandler();
+        }
+
+        if (!clientCertificate.HasPrivateKey)
+        {
+            throw new ArgumentException("The client certificate has no private key, so it cannot authenticate TLS.", nameof(clientCertificate));
+        }
+
+        if (Certificate is null)
+        {
+            throw new InvalidOperationException("The server serves http, where no client certificate can be presented; start it with UseHttps.");
+        }
+
+        return ServerCertificate.CreateTrustingHandler(Certificate, clientCertificate);
+    }
+
+    /// <summary>
+    /// Replaces the DPoP nonces of the token endpoint and the API with new ones: from now on a proof carrying an
+    /// earlier nonce is answered <c>use_dpop_nonce</c> with the new nonce in <c>DPoP-Nonce</c>, while nonces are
+    /// demanded (see <see cref="RequireDPoPNonceAtTokenEndpoint"/>, <see cref="RequireDPoPNonceAtApi"/>).
+    /// </summary>
+    public void RotateDPoPNonces()
+    {
+        _state.TokenEndpointNonce.Rotate();
+        _state.ApiNonce.Rotate();
+    }
+
+    /// <summary>
     /// Makes the protected API demand claims, as Microsoft Entra ID's continuous access evaluation does: from now on it
     /// answers every token that was not issued for a request asking for them with 401 and
     /// <c>WWW-Authenticate: Bearer ..., error="insufficient_claims", claims="{base64}"</c>, where <c>{base64}</c> is
@@ -339,7 +467,7 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         _state.ClaimsDemand = claimsJson is null ? null : ClaimsDemand.Parse(claimsJson, nameof(claimsJson));
 
     /// <summary>
-    /// Resets every counter (token, refresh, discovery and API) to zero and clears <see cref="TokenRequestLog"/>.
+    /// Resets every counter (token, refresh, discovery, API, DPoP and mutual TLS) to zero and clears <see cref="TokenRequestLog"/>.
     /// Issued tokens and refresh tokens stay valid.
     /// </summary>
     public void ResetCounters()
@@ -361,7 +489,10 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
     /// a new <c>refresh_token</c> and uses up the one presented; presenting a used one again is answered 400
     /// <c>invalid_grant</c> and revokes every refresh token of the grant (RFC 9700 §4.14.2), counted in
     /// <see cref="RefreshTokenReuses"/>. A redemption may narrow the scope with <c>scope</c>; the grant's own scope
-    /// never changes. Refresh tokens do not expire.
+    /// never changes. Refresh tokens do not expire. A grant of a client with <see cref="LoopbackClient.RequireDPoP"/> is
+    /// bound to the DPoP key of the first proof that redeems it: redeeming it with a proof of another key is answered
+    /// 400 <c>invalid_dpop_proof</c> (RFC 9449 §5 binds public clients' refresh tokens; the grants of other clients stay
+    /// unbound, as §5 leaves confidential clients', and a proof only binds the access tokens they get).
     /// </remarks>
     /// <param name="clientId">A registered client's id.</param>
     /// <param name="scope">The grant's space-separated scope, each one allowed for the client; <see langword="null"/> or empty grants all the client's scopes.</param>
@@ -466,7 +597,7 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         }
     }
 
-    private static WebApplication BuildApplication(ILoggerFactory loggerFactory, X509Certificate2? certificate)
+    private static WebApplication BuildApplication(ILoggerFactory loggerFactory, X509Certificate2? certificate, bool requestClientCertificates)
     {
         // The empty builder reads no appsettings.json or ASPNETCORE_* variables, so the test host's
         // configuration cannot add endpoints, change ports or turn on console logging.
@@ -481,7 +612,15 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
             {
                 if (certificate is not null)
                 {
-                    listen.UseHttps(certificate);
+                    listen.UseHttps(new HttpsConnectionAdapterOptions
+                    {
+                        ServerCertificate = certificate,
+
+                        // RFC 8705: any certificate, or none, passes the handshake; the endpoints decide what it proves.
+                        ClientCertificateMode = requestClientCertificates ? ClientCertificateMode.AllowCertificate : ClientCertificateMode.NoCertificate,
+                        ClientCertificateValidation = (_, _, _) => true,
+                        CheckCertificateRevocation = false,
+                    });
                 }
             });
         });

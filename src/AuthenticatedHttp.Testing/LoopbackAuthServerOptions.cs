@@ -64,7 +64,7 @@ public sealed class LoopbackAuthServerOptions
     /// The server presents <see cref="Certificate"/>, or else a self-signed certificate it creates in memory at start
     /// (ECDSA P-256, subject <c>CN=127.0.0.1</c>, subject alternative names IP 127.0.0.1 and DNS <c>localhost</c>,
     /// server-authentication EKU, valid from one hour ago for three days). Nothing is written to a certificate store:
-    /// trust it through <see cref="LoopbackAuthServer.CreateTrustingHandler"/>.
+    /// trust it through <see cref="LoopbackAuthServer.CreateTrustingHandler()"/>.
     /// </remarks>
     /// <value>The default value is <see langword="false"/>.</value>
     public bool UseHttps { get; set; }
@@ -91,4 +91,50 @@ public sealed class LoopbackAuthServerOptions
     /// </summary>
     /// <value>The default value is <see langword="false"/>.</value>
     public bool AcceptStringNumericDates { get; set; }
+
+    /// <summary>
+    /// Whether the token endpoint demands a DPoP nonce (RFC 9449 §8) in every DPoP proof from the start: a proof without
+    /// the current one is answered 400 <c>use_dpop_nonce</c>, and every token endpoint response carries the current
+    /// nonce in its <c>DPoP-Nonce</c> header. Can be changed while running through
+    /// <see cref="LoopbackAuthServer.RequireDPoPNonceAtTokenEndpoint"/>.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool RequireDPoPNonceAtTokenEndpoint { get; set; }
+
+    /// <summary>
+    /// Whether the protected API demands a DPoP nonce (RFC 9449 §9) in every DPoP proof from the start: a proof without
+    /// the current one is answered 401 <c>WWW-Authenticate: DPoP error="use_dpop_nonce"</c>, and every API response
+    /// carries the current nonce in its <c>DPoP-Nonce</c> header. The API's nonce is not the token endpoint's. Can be
+    /// changed while running through <see cref="LoopbackAuthServer.RequireDPoPNonceAtApi"/>.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool RequireDPoPNonceAtApi { get; set; }
+
+    /// <summary>
+    /// How old a DPoP proof may be: its <c>iat</c> must be no further in the past than this, and at most 5 seconds in
+    /// the future (clock skew), by <see cref="TimeProvider"/>. A proof's <c>jti</c> is remembered, per key, for as long
+    /// as the proof is fresh, so a replay is refused. Must be at least one second.
+    /// </summary>
+    /// <value>The default value is 60 seconds.</value>
+    public TimeSpan DPoPProofLifetime { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Whether the TLS handshake asks clients for a certificate (RFC 8705; requires <see cref="UseHttps"/>). Any
+    /// certificate is accepted at the TLS layer, and a client may present none: what a certificate proves is decided per
+    /// request, as the self-signed method needs. A token request made with a certificate (whatever the client
+    /// authentication) gets a certificate-bound token, whose <c>cnf</c> carries the certificate's <c>x5t#S256</c>, and
+    /// which the API accepts only on a connection presenting the same certificate. Clients registered with
+    /// <see cref="LoopbackClient.TlsClientAuthSubjectDn"/> or <see cref="LoopbackClient.SelfSignedCertificate"/>
+    /// authenticate with it; <see cref="LoopbackAuthServer.CreateTrustingHandler(X509Certificate2?)"/> makes a handler that presents one.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool RequestClientCertificates { get; set; }
+
+    /// <summary>
+    /// The certificate authorities a <c>tls_client_auth</c> client's certificate must chain to (RFC 8705 §2.1): the
+    /// self-signed ones are the trust anchors, the others intermediates. The chain is built with these only (never the
+    /// machine's store), at the machine's clock, without revocation checks; a certificate with an extended key usage
+    /// must allow client authentication. The server does not dispose them. Empty by default.
+    /// </summary>
+    public IList<X509Certificate2> ClientCertificateAuthorities { get; } = [];
 }

@@ -4,7 +4,9 @@ namespace AuthenticatedHttp.Testing;
 /// <param name="ReceivedAt">When the request arrived, according to the server's <see cref="LoopbackAuthServerOptions.TimeProvider"/>.</param>
 /// <param name="ClientId">The client id the request presented, or <see langword="null"/> if none could be read.</param>
 /// <param name="AuthenticationMethod">
-/// <c>client_secret_basic</c>, <c>client_secret_post</c>, <c>private_key_jwt</c> or <c>none</c>: how the client tried to authenticate.
+/// <c>client_secret_basic</c>, <c>client_secret_post</c>, <c>private_key_jwt</c>, <c>tls_client_auth</c> or
+/// <c>self_signed_tls_client_auth</c> (a <c>client_id</c> without secret, naming a client registered for that method), or
+/// <c>none</c>: how the client tried to authenticate.
 /// </param>
 /// <param name="Scope">The <c>scope</c> parameter exactly as sent, or <see langword="null"/> if absent.</param>
 /// <param name="Resource">The <c>resource</c> parameter(s) as sent, joined by a space, or <see langword="null"/> if absent.</param>
@@ -31,4 +33,24 @@ public sealed record TokenRequestRecord(
     /// never read.
     /// </summary>
     public string? Claims { get; init; }
+
+    /// <summary>
+    /// The RFC 7638 JWK SHA-256 thumbprint (base64url) of the key of the request's DPoP proof, once the proof's signature
+    /// verified (even if another check then refused it); <see langword="null"/> without a proof, or when it was
+    /// malformed or its signature did not verify. A DPoP-bound token issued for the request carries it as <c>cnf.jkt</c>.
+    /// </summary>
+    public string? DPoPKeyThumbprint { get; init; }
+
+    /// <summary>
+    /// The <c>token_type</c> of the token issued: <c>DPoP</c> for a DPoP-bound token, else <c>Bearer</c> (certificate-bound
+    /// tokens included, as RFC 8705 keeps Bearer); <see langword="null"/> when no token was issued.
+    /// </summary>
+    public string? TokenType { get; init; }
+
+    /// <summary>
+    /// The base64url SHA-256 of the DER encoding of the client certificate presented on the request's TLS connection
+    /// (the RFC 8705 <c>x5t#S256</c> form, so it can be compared with a token's <c>cnf</c>), or <see langword="null"/>
+    /// when none was (see <see cref="LoopbackAuthServerOptions.RequestClientCertificates"/>).
+    /// </summary>
+    public string? ClientCertificateThumbprint { get; init; }
 }

@@ -7,7 +7,8 @@ namespace AuthenticatedHttp.Testing.Internal;
 
 /// <summary>
 /// <c>GET /.well-known/openid-configuration</c> (OpenID Connect Discovery 1.0 §4) and
-/// <c>GET /.well-known/oauth-authorization-server</c> (RFC 8414 §3): the same metadata at both paths.
+/// <c>GET /.well-known/oauth-authorization-server</c> (RFC 8414 §3): the same metadata at both paths, with the DPoP
+/// (RFC 9449 §5.1) and, when client certificates are requested, mutual TLS (RFC 8705 §3.3, §5) parameters.
 /// </summary>
 internal sealed class DiscoveryEndpoint(ServerState state)
 {
@@ -19,6 +20,8 @@ internal sealed class DiscoveryEndpoint(ServerState state)
 
     // The algorithms ClientAssertionVerifier accepts.
     private static readonly string[] SigningAlgorithms = ["RS256", "PS256", "ES256", "ES384"];
+
+    private static readonly string[] CertificateAuthenticationMethods = [MutualTls.TlsClientAuth, MutualTls.SelfSignedTlsClientAuth];
 
     private static readonly string[] GrantTypes = ["client_credentials", "refresh_token"];
 
@@ -52,13 +55,26 @@ internal sealed class DiscoveryEndpoint(ServerState state)
         await HttpResponses.WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
         {
             writer.WriteString("issuer", issuer);
-            writer.WriteString("token_endpoint", state.Authority + TokenEndpoint.Path);
-            WriteArray(writer, "token_endpoint_auth_methods_supported", AuthenticationMethods);
+            var tokenEndpoint = state.Authority + TokenEndpoint.Path;
+            writer.WriteString("token_endpoint", tokenEndpoint);
+            WriteArray(
+                writer,
+                "token_endpoint_auth_methods_supported",
+                state.MutualTls.Enabled ? [.. AuthenticationMethods, .. CertificateAuthenticationMethods] : AuthenticationMethods);
             WriteArray(writer, "token_endpoint_auth_signing_alg_values_supported", SigningAlgorithms);
             WriteArray(writer, "grant_types_supported", GrantTypes);
             WriteArray(writer, "scopes_supported", ScopesSupported());
             // The token endpoint remembers a claims request with the token (LoopbackAuthServer.DemandClaims).
             writer.WriteBoolean("claims_parameter_supported", true);
+            WriteArray(writer, "dpop_signing_alg_values_supported", DPoPProofVerifier.Algorithms);
+            if (state.MutualTls.Enabled)
+            {
+                // The same endpoint serves both: every connection may present a certificate.
+                writer.WriteBoolean("tls_client_certificate_bound_access_tokens", true);
+                writer.WriteStartObject("mtls_endpoint_aliases");
+                writer.WriteString("token_endpoint", tokenEndpoint);
+                writer.WriteEndObject();
+            }
         }).ConfigureAwait(false);
     }
 

@@ -58,12 +58,30 @@ internal static class HttpResponses
     }
 
     /// <summary>
+    /// RFC 9449 §7.1: a DPoP challenge without error, naming the proof algorithms accepted; offered beside a Bearer error
+    /// when a DPoP-bound token came as a bearer token (§7.2).
+    /// </summary>
+    public static readonly string DPoPChallenge = $"DPoP realm=\"{Realm}\", algs=\"{string.Join(' ', DPoPProofVerifier.Algorithms)}\"";
+
+    /// <summary>
     /// Builds an RFC 6750 §3 challenge; parameters are quoted-strings, so quotes and backslashes are escaped.
     /// <paramref name="claims"/> is the base64 <c>claims</c> parameter of an <c>insufficient_claims</c> challenge.
     /// </summary>
-    public static string BearerErrorChallenge(string error, string description, string? scope = null, string? claims = null)
+    public static string BearerErrorChallenge(string error, string description, string? scope = null, string? claims = null) =>
+        AppendError(BearerChallenge, error, description, scope, claims);
+
+    /// <summary>
+    /// An error challenge in the scheme the client used (RFC 9449 §7.2: the mechanism established delivers the error):
+    /// Bearer as <see cref="BearerErrorChallenge"/>, or DPoP (§7.1) with the same parameters and <c>algs</c>.
+    /// </summary>
+    public static string ErrorChallenge(string scheme, string error, string description, string? scope = null, string? claims = null) =>
+        scheme == DPoPProofVerifier.Scheme
+            ? AppendError(DPoPChallenge, error, description, scope, claims)
+            : BearerErrorChallenge(error, description, scope, claims);
+
+    private static string AppendError(string challenge, string error, string description, string? scope, string? claims)
     {
-        var challenge = $"{BearerChallenge}, error=\"{error}\"";
+        challenge += $", error=\"{error}\"";
         if (scope is not null)
         {
             challenge += $", scope={HeaderUtilities.EscapeAsQuotedString(scope)}";

@@ -16,7 +16,25 @@ internal sealed record TokenClaims(
     long IssuedAt,
     long NotBefore,
     long ExpiresAt,
-    string Jti);
+    string Jti)
+{
+    /// <summary>The RFC 7800 <c>cnf</c> claim of a sender-constrained token, or null for a plain bearer token.</summary>
+    public TokenConfirmation? Confirmation { get; init; }
+}
+
+/// <summary>
+/// What a sender-constrained token is bound to: a DPoP key (RFC 9449 §6.1 <c>jkt</c>, its RFC 7638 thumbprint) and/or a
+/// client certificate (RFC 8705 §3.1 <c>x5t#S256</c>), both base64url SHA-256.
+/// </summary>
+internal sealed record TokenConfirmation(string? KeyThumbprint, string? CertificateThumbprint)
+{
+    public const string KeyMember = "jkt";
+    public const string CertificateMember = "x5t#S256";
+
+    /// <summary>The confirmation of a token requested with a proof of <paramref name="keyThumbprint"/> and/or over a certificate of <paramref name="certificateThumbprint"/>; null for neither.</summary>
+    public static TokenConfirmation? For(string? keyThumbprint, string? certificateThumbprint) =>
+        keyThumbprint is null && certificateThumbprint is null ? null : new(keyThumbprint, certificateThumbprint);
+}
 
 /// <summary>Signs and verifies compact HS256 JWTs with a key that exists only in this server instance.</summary>
 internal sealed class JwtIssuer
@@ -59,6 +77,14 @@ internal sealed class JwtIssuer
             writer.WriteNumber("nbf", claims.NotBefore);
             writer.WriteNumber("exp", claims.ExpiresAt);
             writer.WriteString("jti", claims.Jti);
+            if (claims.Confirmation is { } confirmation)
+            {
+                writer.WriteStartObject("cnf");
+                WriteIfSet(writer, TokenConfirmation.KeyMember, confirmation.KeyThumbprint);
+                WriteIfSet(writer, TokenConfirmation.CertificateMember, confirmation.CertificateThumbprint);
+                writer.WriteEndObject();
+            }
+
             writer.WriteEndObject();
         }
 
@@ -101,6 +127,14 @@ internal sealed class JwtIssuer
         }
     }
 
+    private static void WriteIfSet(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is not null)
+        {
+            writer.WriteString(name, value);
+        }
+    }
+
     private static bool TryDecode(string segment, out byte[] bytes)
     {
         bytes = new byte[Base64Url.GetMaxDecodedLength(segment.Length)];
@@ -135,14 +169,30 @@ internal sealed class JwtIssuer
             || !TryGetInt64(root, "iat", out var issuedAt)
             || !TryGetInt64(root, "nbf", out var notBefore)
             || !TryGetInt64(root, "exp", out var expiresAt)
-            || !TryGetAudience(root, out var audience))
+            || !TryGetAudience(root, out var audience)
+            || !TryGetConfirmation(root, out var confirmation))
         {
             return false;
         }
 
         var scope = TryGetString(root, "scope", out var s) ? s : string.Empty;
-        claims = new TokenClaims(issuer, subject, clientId, audience, scope, issuedAt, notBefore, expiresAt, jti);
+        claims = new TokenClaims(issuer, subject, clientId, audience, scope, issuedAt, notBefore, expiresAt, jti) { Confirmation = confirmation };
         return true;
+    }
+
+    /// <summary>The <c>cnf</c> claim if any; a <c>cnf</c> that binds to nothing this server knows is no valid token.</summary>
+    private static bool TryGetConfirmation(JsonElement root, out TokenConfirmation? confirmation)
+    {
+        confirmation = null;
+        if (!root.TryGetProperty("cnf", out var cnf))
+        {
+            return true;
+        }
+
+        TryGetString(cnf, TokenConfirmation.KeyMember, out var key);
+        TryGetString(cnf, TokenConfirmation.CertificateMember, out var certificate);
+        confirmation = cnf.ValueKind == JsonValueKind.Object ? TokenConfirmation.For(key, certificate) : null;
+        return confirmation is not null;
     }
 
     private static bool TryGetString(JsonElement root, string name, [NotNullWhen(true)] out string? value)

@@ -4,10 +4,15 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Primitives;
 
 namespace AuthenticatedHttp.Testing.Internal;
 
-/// <summary>The resource server under <c>/api/</c>: bearer authentication for every path, then echo/scoped/status endpoints.</summary>
+/// <summary>
+/// The resource server under <c>/api/</c>: Bearer or DPoP authentication for every path (see
+/// <see cref="BearerAuthenticator"/>), then echo/scoped/status endpoints. While the API demands DPoP nonces, every
+/// response carries the current one in <c>DPoP-Nonce</c>.
+/// </summary>
 internal sealed class ProtectedApi(ServerState state)
 {
     public const string Prefix = "/api";
@@ -49,7 +54,8 @@ internal sealed class ProtectedApi(ServerState state)
         }
 
         state.Counters.ApiRequest();
-        var result = _authenticator.Authenticate(context.Request);
+        state.ApiNonce.Advertise(context.Response, () => state.AdvertiseDPoPNonceAtApi);
+        var result = _authenticator.Authenticate(context);
         switch (result.Outcome)
         {
             case BearerOutcome.Authenticated when state.ClaimsDemand is { } demand
@@ -59,7 +65,7 @@ internal sealed class ProtectedApi(ServerState state)
                 Reject(
                     context,
                     StatusCodes.Status401Unauthorized,
-                    HttpResponses.BearerErrorChallenge("insufficient_claims", InsufficientClaims, claims: demand.Base64),
+                    HttpResponses.ErrorChallenge(result.Scheme, "insufficient_claims", InsufficientClaims, claims: demand.Base64),
                     InsufficientClaims);
                 return;
             case BearerOutcome.Authenticated when state.TryConsumeApiFault() is { } fault:
@@ -68,7 +74,7 @@ internal sealed class ProtectedApi(ServerState state)
                 context.Response.StatusCode = fault.StatusCode;
                 return;
             case BearerOutcome.Authenticated:
-                context.Features.Set(result.Claims!);
+                context.Features.Set(new ApiCaller(result.Claims!, result.Scheme));
                 await next(context).ConfigureAwait(false);
                 return;
             case BearerOutcome.NoCredentials:
@@ -82,21 +88,35 @@ internal sealed class ProtectedApi(ServerState state)
                     HttpResponses.BearerErrorChallenge("invalid_request", result.Description),
                     result.Description);
                 return;
-            default:
+            case BearerOutcome.InvalidDPoPProof or BearerOutcome.UseDPoPNonce:
+                // RFC 9449 §7.1 and §9; a use_dpop_nonce answer carries the new nonce in DPoP-Nonce (Advertise above).
                 Reject(
                     context,
                     StatusCodes.Status401Unauthorized,
-                    HttpResponses.BearerErrorChallenge("invalid_token", result.Description),
+                    HttpResponses.ErrorChallenge(
+                        DPoPProofVerifier.Scheme,
+                        result.Outcome == BearerOutcome.UseDPoPNonce ? DPoPProofVerifier.UseNonce : DPoPProofVerifier.InvalidProof,
+                        result.Description),
+                    result.Description);
+                return;
+            default:
+                // RFC 9449 §7.2: the error in the scheme the client used; a DPoP-bound token sent as Bearer is also
+                // told that DPoP is what this token needs.
+                var challenge = HttpResponses.ErrorChallenge(result.Scheme, "invalid_token", result.Description);
+                Reject(
+                    context,
+                    StatusCodes.Status401Unauthorized,
+                    result.OfferDPoP ? new StringValues([challenge, HttpResponses.DPoPChallenge]) : challenge,
                     result.Description);
                 return;
         }
     }
 
-    private Task EchoAsync(HttpContext context) => WriteEchoAsync(context, context.Features.GetRequiredFeature<TokenClaims>());
+    private Task EchoAsync(HttpContext context) => WriteEchoAsync(context, context.Features.GetRequiredFeature<ApiCaller>().Claims);
 
     private Task ScopedAsync(HttpContext context)
     {
-        var claims = context.Features.GetRequiredFeature<TokenClaims>();
+        var (claims, scheme) = context.Features.GetRequiredFeature<ApiCaller>();
         var required = context.Request.RouteValues["scope"] as string ?? string.Empty;
         if (!OAuthSyntax.IsScopeToken(required))
         {
@@ -109,7 +129,7 @@ internal sealed class ProtectedApi(ServerState state)
             Reject(
                 context,
                 StatusCodes.Status403Forbidden,
-                HttpResponses.BearerErrorChallenge("insufficient_scope", $"The access token lacks the '{required}' scope", required),
+                HttpResponses.ErrorChallenge(scheme, "insufficient_scope", $"The access token lacks the '{required}' scope", required),
                 "insufficient scope");
             return Task.CompletedTask;
         }
@@ -159,7 +179,7 @@ internal sealed class ProtectedApi(ServerState state)
     }
 
     // Counted before the response is written: a client that has read the response must already see the counter.
-    private void Reject(HttpContext context, int statusCode, string challenge, string reason)
+    private void Reject(HttpContext context, int statusCode, StringValues challenge, string reason)
     {
         state.Counters.ApiResponse(statusCode);
         Log.ApiRequestRejected(state.Logger, context.Request.Method, context.Request.Path.Value ?? string.Empty, statusCode, reason);
@@ -167,3 +187,6 @@ internal sealed class ProtectedApi(ServerState state)
         context.Response.Headers.WWWAuthenticate = challenge;
     }
 }
+
+/// <summary>Who an authenticated API request comes from: its token's claims and the scheme it was sent with.</summary>
+internal sealed record ApiCaller(TokenClaims Claims, string Scheme);

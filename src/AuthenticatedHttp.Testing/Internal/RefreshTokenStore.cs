@@ -11,6 +11,7 @@ internal enum RefreshOutcome
     WrongClient,
     InvalidScope,
     Reused,
+    KeyMismatch,
 }
 
 /// <summary>What redeeming a refresh token gave: the grant's scope and, when rotating, the refresh token that replaces it.</summary>
@@ -38,9 +39,11 @@ internal sealed class RefreshTokenStore
     /// <summary>
     /// Checks <paramref name="token"/> for <paramref name="clientId"/> and <paramref name="requestedScopes"/> (each must
     /// be in the grant's scope; none means all of it) and, if every check passes and <paramref name="rotate"/> is set,
-    /// uses it up and issues its successor, all under one lock.
+    /// uses it up and issues its successor, all under one lock. For a client whose refresh tokens are bound to its DPoP
+    /// key (RFC 9449 §5), <paramref name="keyThumbprint"/> is the key of the request's proof: a grant bound to another
+    /// key is refused, an unbound one is bound to it; null for other clients.
     /// </summary>
-    public RefreshResult Redeem(string token, string clientId, string[] requestedScopes, bool rotate)
+    public RefreshResult Redeem(string token, string clientId, string[] requestedScopes, bool rotate, string? keyThumbprint = null)
     {
         lock (_lock)
         {
@@ -69,11 +72,19 @@ internal sealed class RefreshTokenStore
                 return new(RefreshOutcome.Reused);
             }
 
+            // Refused without using the token up: the key's holder may still redeem it.
+            if (family.KeyThumbprint is { } bound && !string.Equals(bound, keyThumbprint, StringComparison.Ordinal))
+            {
+                return new(RefreshOutcome.KeyMismatch);
+            }
+
             var granted = OAuthSyntax.SplitScopes(family.Scope);
             if (requestedScopes.Any(scope => !granted.Contains(scope, StringComparer.Ordinal)))
             {
                 return new(RefreshOutcome.InvalidScope);
             }
+
+            family.KeyThumbprint ??= keyThumbprint;
 
             var scope = requestedScopes.Length > 0 ? string.Join(' ', requestedScopes) : family.Scope;
             if (!rotate)
@@ -116,6 +127,9 @@ internal sealed class RefreshTokenStore
         public string Scope { get; } = scope;
 
         public bool Revoked { get; set; }
+
+        /// <summary>The DPoP key the grant is bound to, from the first redemption of a client that binds them.</summary>
+        public string? KeyThumbprint { get; set; }
     }
 
     private sealed class Entry(Family family)

@@ -37,9 +37,11 @@ internal static class ServerCertificate
 
     /// <summary>
     /// A handler that accepts a certificate the platform trusts, or exactly <paramref name="certificate"/> (compared
-    /// byte for byte), without touching any certificate store; a plain handler when there is no certificate.
+    /// byte for byte), without touching any certificate store; a plain handler when there is no certificate. With
+    /// <paramref name="clientCertificate"/> it presents that certificate whenever the server asks for one, whatever
+    /// authorities the server names.
     /// </summary>
-    public static SocketsHttpHandler CreateTrustingHandler(X509Certificate2? certificate)
+    public static SocketsHttpHandler CreateTrustingHandler(X509Certificate2? certificate, X509Certificate2? clientCertificate = null)
     {
         var handler = new SocketsHttpHandler();
         if (certificate is null)
@@ -50,6 +52,12 @@ internal static class ServerCertificate
         var trusted = certificate.RawData;
         handler.SslOptions.RemoteCertificateValidationCallback = (_, presented, _, errors) =>
             errors == SslPolicyErrors.None || (presented is not null && presented.GetRawCertData().AsSpan().SequenceEqual(trusted));
+        if (clientCertificate is not null)
+        {
+            handler.SslOptions.ClientCertificates = [clientCertificate];
+            handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => clientCertificate;
+        }
+
         return handler;
     }
 }

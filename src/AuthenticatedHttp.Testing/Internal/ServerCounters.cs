@@ -15,6 +15,10 @@ internal sealed class ServerCounters
     private int _discoveryRequests;
     private int _apiClaimsChallenges;
     private int _managedIdentityRequests;
+    private int _dPoPProofsAccepted;
+    private int _dPoPProofsRejected;
+    private int _dPoPNonceChallenges;
+    private int _mutualTlsTokenRequests;
 
     public int TokenRequests => Volatile.Read(ref _tokenRequests);
 
@@ -38,6 +42,14 @@ internal sealed class ServerCounters
 
     public int ManagedIdentityRequests => Volatile.Read(ref _managedIdentityRequests);
 
+    public int DPoPProofsAccepted => Volatile.Read(ref _dPoPProofsAccepted);
+
+    public int DPoPProofsRejected => Volatile.Read(ref _dPoPProofsRejected);
+
+    public int DPoPNonceChallenges => Volatile.Read(ref _dPoPNonceChallenges);
+
+    public int MutualTlsTokenRequests => Volatile.Read(ref _mutualTlsTokenRequests);
+
     public void TokenRequest() => Interlocked.Increment(ref _tokenRequests);
 
     public void TokenIssued() => Interlocked.Increment(ref _tokensIssued);
@@ -55,6 +67,14 @@ internal sealed class ServerCounters
     public void ApiClaimsChallenge() => Interlocked.Increment(ref _apiClaimsChallenges);
 
     public void ManagedIdentityRequest() => Interlocked.Increment(ref _managedIdentityRequests);
+
+    public void DPoPProofAccepted() => Interlocked.Increment(ref _dPoPProofsAccepted);
+
+    public void DPoPProofRejected() => Interlocked.Increment(ref _dPoPProofsRejected);
+
+    public void DPoPNonceChallenge() => Interlocked.Increment(ref _dPoPNonceChallenges);
+
+    public void MutualTlsTokenRequest() => Interlocked.Increment(ref _mutualTlsTokenRequests);
 
     public void ApiResponse(int statusCode)
     {
@@ -81,5 +101,9 @@ internal sealed class ServerCounters
         Interlocked.Exchange(ref _discoveryRequests, 0);
         Interlocked.Exchange(ref _apiClaimsChallenges, 0);
         Interlocked.Exchange(ref _managedIdentityRequests, 0);
+        Interlocked.Exchange(ref _dPoPProofsAccepted, 0);
+        Interlocked.Exchange(ref _dPoPProofsRejected, 0);
+        Interlocked.Exchange(ref _dPoPNonceChallenges, 0);
+        Interlocked.Exchange(ref _mutualTlsTokenRequests, 0);
     }
 }

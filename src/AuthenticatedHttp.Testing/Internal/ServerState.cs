@@ -19,6 +19,9 @@ internal sealed class ServerState
     private volatile int _discoveryEndpoints = (int)DiscoveryEndpoints.All;
     private volatile Func<string, string?>? _discoveryDocumentOverride;
     private volatile ClaimsDemand? _claimsDemand;
+    private volatile bool _requireDPoPNonceAtTokenEndpoint;
+    private volatile bool _requireDPoPNonceAtApi;
+    private volatile bool _alwaysDemandNewDPoPNonceAtApi;
     private ClientAssertionVerifier? _assertions;
 
     public ServerState(LoopbackAuthServerOptions options, ILogger logger)
@@ -26,6 +29,10 @@ internal sealed class ServerState
         ArgumentNullException.ThrowIfNull(options.TimeProvider, "options.TimeProvider");
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Issuer, "options.Issuer");
         ValidateTokenLifetime(options.TokenLifetime, "options.TokenLifetime");
+        if (options.DPoPProofLifetime < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentOutOfRangeException("options.DPoPProofLifetime", options.DPoPProofLifetime, "The DPoP proof lifetime must be at least one second.");
+        }
 
         TimeProvider = options.TimeProvider;
         Issuer = options.Issuer;
@@ -35,6 +42,10 @@ internal sealed class ServerState
         RotateRefreshTokens = options.RotateRefreshTokens;
         AcceptStringNumericDates = options.AcceptStringNumericDates;
         ManagedIdentityIds = BuildManagedIdentityIds(options.ManagedIdentityClientIds);
+        MutualTls = new MutualTls(options);
+        DPoP = new DPoPProofVerifier(options.TimeProvider, options.DPoPProofLifetime);
+        _requireDPoPNonceAtTokenEndpoint = options.RequireDPoPNonceAtTokenEndpoint;
+        _requireDPoPNonceAtApi = options.RequireDPoPNonceAtApi;
         _tokenLifetimeTicks = options.TokenLifetime.Ticks;
     }
 
@@ -65,6 +76,14 @@ internal sealed class ServerState
     public bool RotateRefreshTokens { get; }
 
     public ServerCounters Counters { get; } = new();
+
+    public MutualTls MutualTls { get; }
+
+    public DPoPProofVerifier DPoP { get; }
+
+    public DPoPNonce TokenEndpointNonce { get; } = new();
+
+    public DPoPNonce ApiNonce { get; } = new();
 
     public TokenRequestLog RequestLog { get; } = new();
 
@@ -105,6 +124,27 @@ internal sealed class ServerState
         get => _rejectAllTokens;
         set => _rejectAllTokens = value;
     }
+
+    public bool RequireDPoPNonceAtTokenEndpoint
+    {
+        get => _requireDPoPNonceAtTokenEndpoint;
+        set => _requireDPoPNonceAtTokenEndpoint = value;
+    }
+
+    public bool RequireDPoPNonceAtApi
+    {
+        get => _requireDPoPNonceAtApi;
+        set => _requireDPoPNonceAtApi = value;
+    }
+
+    public bool AlwaysDemandNewDPoPNonceAtApi
+    {
+        get => _alwaysDemandNewDPoPNonceAtApi;
+        set => _alwaysDemandNewDPoPNonceAtApi = value;
+    }
+
+    /// <summary>Whether API responses carry the API's nonce: when it is demanded, or renewed for every proof.</summary>
+    public bool AdvertiseDPoPNonceAtApi => _requireDPoPNonceAtApi || _alwaysDemandNewDPoPNonceAtApi;
 
     public Func<HttpContext, Task<bool>>? TokenEndpointInterceptor
     {
@@ -150,14 +190,15 @@ internal sealed class ServerState
     /// up; the store keeps the exact expiry, so a token lives exactly <c>expires_in</c> seconds from issue, as a client
     /// that trusts <c>expires_in</c> expects, even for lifetimes of a few seconds.
     /// </summary>
-    public IssuedAccessToken IssueAccessToken(string clientId, IReadOnlyList<string> audience, string scope, IReadOnlySet<string> requestedClaims)
+    public IssuedAccessToken IssueAccessToken(
+        string clientId, IReadOnlyList<string> audience, string scope, IReadOnlySet<string> requestedClaims, TokenConfirmation? confirmation = null)
     {
         var issuedAt = TimeProvider.GetUtcNow();
         var expiresIn = (long)TokenLifetime.TotalSeconds;
         var expiresAt = issuedAt + TimeSpan.FromSeconds(expiresIn);
         var iat = issuedAt.ToUnixTimeSeconds();
         var exp = (expiresAt.ToUnixTimeMilliseconds() + 999) / 1000;
-        var claims = new TokenClaims(Issuer, clientId, clientId, audience, scope, iat, iat, exp, JwtIssuer.NewJti());
+        var claims = new TokenClaims(Issuer, clientId, clientId, audience, scope, iat, iat, exp, JwtIssuer.NewJti()) { Confirmation = confirmation };
         var token = Jwt.Issue(claims);
         Tokens.Add(claims.Jti, expiresAt, requestedClaims);
         return new IssuedAccessToken(token, expiresIn, exp);

@@ -8,8 +8,10 @@ namespace AuthenticatedHttp.Testing.Internal;
 
 /// <summary>
 /// <c>POST /connect/token</c>: RFC 6749 §4.4 client_credentials and §6 refresh_token (rotated, RFC 9700 §4.14.2) with
-/// §2.3.1 client authentication, RFC 7523 <c>private_key_jwt</c> for clients registered with a key, RFC 8707 resources,
-/// Microsoft Entra ID's <c>{resource}/.default</c> scopes and OpenID Connect Core §5.5 <c>claims</c> requests.
+/// §2.3.1 client authentication, RFC 7523 <c>private_key_jwt</c> for clients registered with a key, RFC 8705
+/// <c>tls_client_auth</c> and <c>self_signed_tls_client_auth</c> for clients registered with a certificate, RFC 8707
+/// resources, Microsoft Entra ID's <c>{resource}/.default</c> scopes, OpenID Connect Core §5.5 <c>claims</c> requests,
+/// RFC 9449 DPoP-bound tokens (with nonces) and RFC 8705 §3 certificate-bound tokens.
 /// </summary>
 internal sealed class TokenEndpoint(ServerState state)
 {
@@ -28,6 +30,13 @@ internal sealed class TokenEndpoint(ServerState state)
     {
         state.Counters.TokenRequest();
         var exchange = new Exchange(state, context, TokenRequest.FromHeaders(context.Request));
+        if (exchange.Request.ClientCertificate is not null)
+        {
+            state.Counters.MutualTlsTokenRequest();
+        }
+
+        // Registered first, so even an interceptor's response carries the nonce.
+        state.TokenEndpointNonce.Advertise(context.Response, () => state.RequireDPoPNonceAtTokenEndpoint);
         try
         {
             var interceptor = state.TokenEndpointInterceptor;
@@ -103,7 +112,7 @@ internal sealed class TokenEndpoint(ServerState state)
 
     private Task ProcessAsync(Exchange exchange)
     {
-        if (Validate(exchange.Request, out var grant) is { } error)
+        if (Validate(exchange, out var grant) is { } error)
         {
             return exchange.FailAsync(error);
         }
@@ -111,9 +120,10 @@ internal sealed class TokenEndpoint(ServerState state)
         return IssueAsync(exchange, grant);
     }
 
-    private OAuthError? Validate(TokenRequest request, out Grant grant)
+    private OAuthError? Validate(Exchange exchange, out Grant grant)
     {
         grant = default;
+        var request = exchange.Request;
         if (request.FormError is not null)
         {
             return new(400, "invalid_request", request.FormError);
@@ -129,9 +139,20 @@ internal sealed class TokenEndpoint(ServerState state)
             return new(400, "invalid_request", "The request has more than one Authorization header.");
         }
 
+        // Before client authentication, so a use_dpop_nonce answer costs the client no assertion.
+        if (VerifyProof(exchange) is { } proofError)
+        {
+            return proofError;
+        }
+
         if (Authenticate(request, out var client) is { } authenticationError)
         {
             return authenticationError;
+        }
+
+        if (client.RequireDPoP && exchange.KeyThumbprint is null)
+        {
+            return new(400, DPoPProofVerifier.InvalidProof, "This client must use DPoP: send a DPoP proof with every token request.");
         }
 
         var grantType = request.Single("grant_type");
@@ -151,11 +172,38 @@ internal sealed class TokenEndpoint(ServerState state)
         var error = grantType switch
         {
             ClientCredentialsGrant => ValidateClientCredentials(request, client, out grant),
-            RefreshTokenGrant => ValidateRefreshToken(request, client, out grant),
+            RefreshTokenGrant => ValidateRefreshToken(request, client, client.RequireDPoP ? exchange.KeyThumbprint : null, out grant),
             _ => new(400, "unsupported_grant_type", "Only the client_credentials and refresh_token grants are supported."),
         };
-        grant = grant with { RequestedClaims = requestedClaims };
+        grant = grant with
+        {
+            RequestedClaims = requestedClaims,
+            Confirmation = TokenConfirmation.For(exchange.KeyThumbprint, request.ClientCertificate is { } certificate ? MutualTls.Thumbprint(certificate) : null),
+        };
         return error;
+    }
+
+    /// <summary>
+    /// RFC 9449 §5: a request with a <c>DPoP</c> header gets a token bound to the proof's key once the proof passes
+    /// every check; the nonce is the token endpoint's, when demanded.
+    /// </summary>
+    private OAuthError? VerifyProof(Exchange exchange)
+    {
+        var request = exchange.Request;
+        if (request.DPoPProofs.Count == 0)
+        {
+            return null;
+        }
+
+        var nonce = state.RequireDPoPNonceAtTokenEndpoint ? state.TokenEndpointNonce.Current : null;
+        var verdict = state.DPoP.Verify(request.DPoPProofs, request.Method, request.TargetUri, accessToken: null, nonce);
+        exchange.Proof = verdict;
+        return verdict.Failure switch
+        {
+            DPoPFailure.None => null,
+            DPoPFailure.UseNonce => new(400, DPoPProofVerifier.UseNonce, verdict.Description),
+            _ => new(400, DPoPProofVerifier.InvalidProof, verdict.Description),
+        };
     }
 
     /// <summary>
@@ -190,9 +238,10 @@ internal sealed class TokenEndpoint(ServerState state)
 
     /// <summary>
     /// RFC 6749 §6, with rotation and reuse detection (RFC 9700 §4.14.2). Every other check comes first, because
-    /// redeeming uses the token up.
+    /// redeeming uses the token up. <paramref name="keyThumbprint"/> is the DPoP key a client that must use DPoP proved,
+    /// to which its grant is bound (RFC 9449 §5).
     /// </summary>
-    private OAuthError? ValidateRefreshToken(TokenRequest request, LoopbackClient client, out Grant grant)
+    private OAuthError? ValidateRefreshToken(TokenRequest request, LoopbackClient client, string? keyThumbprint, out Grant grant)
     {
         grant = default;
         if (request.Single("refresh_token") is not { Length: > 0 } refreshToken)
@@ -206,7 +255,7 @@ internal sealed class TokenEndpoint(ServerState state)
         }
 
         var result = state.RefreshTokens.Redeem(
-            refreshToken, client.ClientId, OAuthSyntax.SplitScopes(request.Scope), state.RotateRefreshTokens);
+            refreshToken, client.ClientId, OAuthSyntax.SplitScopes(request.Scope), state.RotateRefreshTokens, keyThumbprint);
         switch (result.Outcome)
         {
             case RefreshOutcome.Redeemed:
@@ -222,6 +271,8 @@ internal sealed class TokenEndpoint(ServerState state)
                 return new(400, "invalid_grant", "The refresh token was revoked.");
             case RefreshOutcome.WrongClient:
                 return new(400, "invalid_grant", "The refresh token was issued to another client.");
+            case RefreshOutcome.KeyMismatch:
+                return new(400, DPoPProofVerifier.InvalidProof, "The refresh token is bound to another DPoP key: prove possession of the key it was first redeemed with.");
             default:
                 return new(400, "invalid_grant", "The refresh token is unknown.");
         }
@@ -279,6 +330,12 @@ internal sealed class TokenEndpoint(ServerState state)
                 : new(401, "invalid_client", "Client authentication failed.", BasicChallenge: true);
         }
 
+        if (bodySecret is null && bodyClientId is not null && state.Clients.TryGetValue(bodyClientId, out var certificateClient)
+            && MutualTls.MethodOf(certificateClient) is not null)
+        {
+            return AuthenticateCertificate(request, certificateClient, out client);
+        }
+
         if (bodyClientId is null || bodySecret is null)
         {
             return new(401, "invalid_client", "Client authentication is required.");
@@ -316,6 +373,19 @@ internal sealed class TokenEndpoint(ServerState state)
         return null;
     }
 
+    /// <summary>RFC 8705 §2: the client sent its <c>client_id</c> and no secret; the TLS connection's certificate must prove it.</summary>
+    private OAuthError? AuthenticateCertificate(TokenRequest request, LoopbackClient candidate, out LoopbackClient client)
+    {
+        client = null!;
+        if (state.MutualTls.Problem(candidate, request.ClientCertificate) is { } problem)
+        {
+            return new(401, "invalid_client", "Client authentication failed: " + problem);
+        }
+
+        client = candidate;
+        return null;
+    }
+
     private bool Verify(string? clientId, string? secret, out LoopbackClient client)
     {
         client = null!;
@@ -340,21 +410,23 @@ internal sealed class TokenEndpoint(ServerState state)
     private async Task IssueAsync(Exchange exchange, Grant grant)
     {
         var (client, scope, audience, refreshToken, isRefresh) = grant;
-        var (token, expiresIn, _) = state.IssueAccessToken(client.ClientId, audience, scope, grant.RequestedClaims);
+        var (token, expiresIn, _) = state.IssueAccessToken(client.ClientId, audience, scope, grant.RequestedClaims, grant.Confirmation);
         var responseScope = grant.ResponseScope ?? scope;
         if (isRefresh)
         {
             state.Counters.RefreshTokenGrant();
         }
 
-        exchange.Complete(StatusCodes.Status200OK, issued: true);
+        // RFC 9449 §5: token_type DPoP says the token is bound to the proof's key; RFC 8705 keeps Bearer.
+        var tokenType = grant.Confirmation?.KeyThumbprint is null ? "Bearer" : DPoPProofVerifier.Scheme;
+        exchange.Complete(StatusCodes.Status200OK, issued: true, tokenType);
         Log.TokenIssued(state.Logger, client.ClientId, scope, expiresIn);
 
         HttpResponses.SetNoStore(exchange.Context.Response);
         await HttpResponses.WriteJsonAsync(exchange.Context, StatusCodes.Status200OK, writer =>
         {
             writer.WriteString("access_token", token);
-            writer.WriteString("token_type", "Bearer");
+            writer.WriteString("token_type", tokenType);
             writer.WriteNumber("expires_in", expiresIn);
             if (responseScope.Length > 0)
             {
@@ -376,12 +448,19 @@ internal sealed class TokenEndpoint(ServerState state)
     {
         private readonly DateTimeOffset _receivedAt = state.TimeProvider.GetUtcNow();
         private int _completed;
+        private bool _proofRefused;
 
         public HttpContext Context => context;
 
         public TokenRequest Request => request;
 
-        public void Complete(int statusCode, bool issued)
+        /// <summary>What checking the request's DPoP proof gave, if it had one.</summary>
+        public DPoPVerdict? Proof { get; set; }
+
+        /// <summary>The thumbprint of the key of an accepted DPoP proof, to which the token is bound.</summary>
+        public string? KeyThumbprint => Proof is { Accepted: true } proof ? proof.KeyThumbprint : null;
+
+        public void Complete(int statusCode, bool issued, string? tokenType = null)
         {
             // An interceptor's abort may race the handler's own completion.
             if (Interlocked.Exchange(ref _completed, 1) != 0)
@@ -398,16 +477,40 @@ internal sealed class TokenEndpoint(ServerState state)
                 state.Counters.TokenRequestFailed();
             }
 
+            if (KeyThumbprint is not null && !_proofRefused)
+            {
+                state.Counters.DPoPProofAccepted();
+            }
+
             state.RequestLog.Add(new TokenRequestRecord(
-                _receivedAt, request.ClientId, request.AuthenticationMethod, request.Scope, request.Resource, statusCode)
+                _receivedAt, request.ClientId, AuthenticationMethod(), request.Scope, request.Resource, statusCode)
             {
                 GrantType = request.Single("grant_type"),
                 Claims = request.Single("claims"),
+                DPoPKeyThumbprint = Proof?.KeyThumbprint,
+                TokenType = tokenType,
+                ClientCertificateThumbprint = request.ClientCertificate is { } certificate ? MutualTls.Thumbprint(certificate) : null,
             });
         }
 
-        public Task FailAsync(OAuthError error) =>
-            FailAsync(error.StatusCode, error.Error, error.Description, error.BasicChallenge);
+        /// <summary>Answers an error; a DPoP one (a refused proof, a missing nonce) is counted as such.</summary>
+        public Task FailAsync(OAuthError error)
+        {
+            if (error.Error is DPoPProofVerifier.InvalidProof or DPoPProofVerifier.UseNonce)
+            {
+                _proofRefused = true;
+                if (error.Error == DPoPProofVerifier.UseNonce)
+                {
+                    state.Counters.DPoPNonceChallenge();
+                }
+                else
+                {
+                    state.Counters.DPoPProofRejected();
+                }
+            }
+
+            return FailAsync(error.StatusCode, error.Error, error.Description, error.BasicChallenge);
+        }
 
         public Task FailAsync(int statusCode, string? error, string? description, bool basicChallenge = false)
         {
@@ -420,6 +523,13 @@ internal sealed class TokenEndpoint(ServerState state)
 
             return HttpResponses.WriteOAuthErrorAsync(context, statusCode, error, description);
         }
+
+        /// <summary>The method the request used; a <c>client_id</c> alone names an RFC 8705 method when its client is registered for one.</summary>
+        private string AuthenticationMethod() =>
+            request.AuthenticationMethod == TokenRequest.MethodNone && request.ClientId is { } clientId
+            && state.Clients.TryGetValue(clientId, out var client) && MutualTls.MethodOf(client) is { } method
+                ? method
+                : request.AuthenticationMethod;
     }
 
     /// <summary>RFC 8707 §2: an absolute URI without a fragment.</summary>
@@ -453,6 +563,9 @@ internal sealed class TokenEndpoint(ServerState state)
 
         /// <summary>The response's <c>scope</c> when it is not <see cref="Scope"/>: the <c>.default</c> scope as requested.</summary>
         public string? ResponseScope { get; init; }
+
+        /// <summary>The <c>cnf</c> of a sender-constrained token: the DPoP key and/or client certificate it is bound to.</summary>
+        public TokenConfirmation? Confirmation { get; init; }
     }
 
     private sealed record OAuthError(int StatusCode, string Error, string Description, bool BasicChallenge = false);

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -15,9 +16,13 @@ internal sealed class TokenRequest
     public const string MethodPrivateKeyJwt = "private_key_jwt";
     public const string MethodNone = "none";
 
-    private TokenRequest(StringValues authorization, string endpoint)
+    private TokenRequest(HttpRequest request, StringValues authorization, string endpoint)
     {
         Endpoint = endpoint;
+        Method = request.Method;
+        TargetUri = DPoPProofVerifier.TargetUri(request);
+        DPoPProofs = request.Headers[DPoPProofVerifier.HeaderName];
+        ClientCertificate = request.HttpContext.Connection.ClientCertificate;
         AuthorizationHeaderCount = authorization.Count;
         if (authorization.Count != 1)
         {
@@ -36,6 +41,17 @@ internal sealed class TokenRequest
 
     /// <summary>The URL the request was sent to, as a client assertion's <c>aud</c> may name it.</summary>
     public string Endpoint { get; }
+
+    public string Method { get; }
+
+    /// <summary>The request URI without query, as a DPoP proof's <c>htu</c> names it.</summary>
+    public string TargetUri { get; }
+
+    /// <summary>The values of the <c>DPoP</c> header fields (RFC 9449 §4.1); more than one is an invalid proof.</summary>
+    public StringValues DPoPProofs { get; }
+
+    /// <summary>The certificate the client presented on the TLS connection, if asked for one (RFC 8705).</summary>
+    public X509Certificate2? ClientCertificate { get; }
 
     public int AuthorizationHeaderCount { get; }
 
@@ -64,7 +80,7 @@ internal sealed class TokenRequest
     public string? Resource => Form.TryGetValue("resource", out var values) ? string.Join(' ', values.ToArray()) : null;
 
     public static TokenRequest FromHeaders(HttpRequest request) =>
-        new(request.Headers.Authorization, $"{request.Scheme}://{request.Host}{request.PathBase}{request.Path}");
+        new(request, request.Headers.Authorization, $"{request.Scheme}://{request.Host}{request.PathBase}{request.Path}");
 
     public async Task ReadBodyAsync(HttpContext context)
     {
