@@ -20,4 +20,16 @@ public enum ClientAuthenticationMethod
     /// projected service account token), read for every token request from <see cref="ClientAssertionOptions.File"/>.
     /// </summary>
     ClientAssertionFile = 3,
+
+    /// <summary>
+    /// Mutual TLS with a certificate from a certificate authority the server trusts, registered by its subject
+    /// (<c>tls_client_auth</c>, RFC 8705 §2.1): no secret is sent; the certificate comes from <see cref="ClientCertificateOptions"/>.
+    /// </summary>
+    TlsClientAuth = 4,
+
+    /// <summary>
+    /// Mutual TLS with a self-signed certificate registered with the server (<c>self_signed_tls_client_auth</c>, RFC 8705
+    /// §2.2): no secret is sent; the certificate comes from <see cref="ClientCertificateOptions"/>.
+    /// </summary>
+    SelfSignedTlsClientAuth = 5,
 }

@@ -4,11 +4,16 @@ namespace AuthenticatedHttp;
 
 /// <summary>
 /// The client's certificate, under the configuration key <c>ClientCertificate:</c>: a PKCS#12 or PEM file with its
-/// private key, or a certificate in the current user's or the machine's store found by thumbprint. Read by
-/// <c>UseMicrosoftIdentityClient()</c> (package AuthenticatedHttp.Msal), which signs its client assertions with it;
-/// the built-in client_credentials grant signs with <see cref="ClientAssertionOptions.CertificateFile"/> instead.
+/// private key, or a certificate in the current user's or the machine's store found by thumbprint. With the built-in
+/// grant it is the client's mutual TLS certificate (RFC 8705): presented to the token endpoint (which may authenticate
+/// the client with it, <see cref="ClientAuthenticationMethod.TlsClientAuth"/>, and bind the token to it) and to the
+/// API. <c>UseMicrosoftIdentityClient()</c> (package AuthenticatedHttp.Msal) signs its client assertions with it instead.
 /// </summary>
-/// <remarks>No value here, and no key, ever appears in a log line, an exception message or a metric.</remarks>
+/// <remarks>
+/// A file replaced on disk is used from the next TLS handshake on: every token request, and new connections to the API
+/// (connections already open keep theirs until they close; IHttpClientFactory renews handlers every 2 minutes by default).
+/// </remarks>
+/// <remarks>No value here but the file's path, and no key, ever appears in a log line, an exception message or a metric.</remarks>
 public sealed class ClientCertificateOptions
 {
     /// <summary>Gets or sets a file with the certificate and its private key: PKCS#12 (<c>.pfx</c>, <c>.p12</c>, with <see cref="Password"/>) or PEM holding both.</summary>

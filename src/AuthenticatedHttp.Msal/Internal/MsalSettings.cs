@@ -1,4 +1,5 @@
 using System.Globalization;
+using AuthenticatedHttp.Tokens.Internal;
 using Microsoft.Identity.Client.AppConfig;
 
 namespace AuthenticatedHttp.Msal.Internal;
@@ -162,9 +163,9 @@ internal sealed class MsalSettings
         {
             try
             {
-                MsalCertificates.Load(certificate).Dispose();
+                ClientCertificates.Load(certificate).Dispose();
             }
-            catch (MsalCertificateException ex)
+            catch (CredentialException ex)
             {
                 problems.Add((ex.Key, ex.Problem));
             }

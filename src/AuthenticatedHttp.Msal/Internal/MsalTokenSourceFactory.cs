@@ -1,3 +1,4 @@
+using AuthenticatedHttp.Tokens.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -50,7 +51,7 @@ internal static class MsalTokenSourceFactory
                 builder = builder.WithClientSecret(settings.ClientSecret);
                 break;
             case MsalCredential.CertificateFile or MsalCredential.CertificateThumbprint:
-                builder = builder.WithCertificate(MsalCertificates.Load(options.ClientCertificate), settings.SendX5C);
+                builder = builder.WithCertificate(ClientCertificates.Load(options.ClientCertificate), settings.SendX5C);
                 break;
             case MsalCredential.AssertionFile:
                 assertionFile = new ClientAssertionFileReader(settings.AssertionFile!, clientName);

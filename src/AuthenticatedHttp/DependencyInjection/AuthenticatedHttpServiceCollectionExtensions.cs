@@ -148,6 +148,16 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<AuthenticatedHttpClientOptions>>(sp =>
             new AuthenticatedHttpClientOptionsValidator(registration, refreshTokensOnlyInMemory: sp.GetService<IRefreshTokenStore>() is null or InMemoryRefreshTokenStore));
 
+        // Mutual TLS (RFC 8705): the client's certificate, for its own token endpoint client and for its API client.
+        services.AddKeyedSingleton(name, (sp, _) => new ClientCertificateProvider(
+            name, sp.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("AuthenticatedHttp.ClientCertificate")));
+        // Its own token endpoint client opens a connection per token request (they are rare), so each handshake
+        // presents the certificate as it is on disk now. Applied last, over any primary handler a user configures.
+        var tokenClient = AuthenticatedHttpClientOptions.TokenEndpointHttpClientName + ":" + name;
+        services.AddTokenEndpointClient(tokenClient, pooledConnectionLifetime: TimeSpan.Zero);
+        services.PostConfigure<HttpClientFactoryOptions>(tokenClient, factoryOptions => factoryOptions.HttpMessageHandlerBuilderActions.Add(
+            handlers => handlers.Services.GetRequiredKeyedService<ClientCertificateProvider>(name).Apply(handlers.PrimaryHandler)));
+
         builder.AlwaysRedactCredentials();
         builder.ConfigureHttpClient((sp, client) =>
         {
@@ -165,6 +175,14 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         {
             var sp = handlers.Services;
             var clientOptions = sp.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get(name);
+            if (ClientCertificates.IsConfigured(clientOptions.ClientCertificate))
+            {
+                // A certificate-bound token is accepted only over a connection that presents the certificate. This runs
+                // after every primary handler configuration, so a user's own SocketsHttpHandler or HttpClientHandler
+                // gets it too.
+                sp.GetRequiredKeyedService<ClientCertificateProvider>(name).Apply(handlers.PrimaryHandler);
+            }
+
             handlers.AdditionalHandlers.Add(new BearerTokenHandler(
                 sp.GetRequiredService<TokenCache>().GetSlot(name, clientOptions),
                 TokenDestinationPolicy.From(clientOptions),
@@ -193,10 +211,19 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         services.TryAddSingleton<IRefreshTokenStore, InMemoryRefreshTokenStore>();
         services.TryAddSingleton<IAccessTokenProvider, AccessTokenProvider>();
 
-        // The back channel: its own client, never following redirects (a 307 would re-post the client secret elsewhere),
-        // with no HttpClient timeout of its own because the token cache bounds each request.
-        services.AddHttpClient(AuthenticatedHttpClientOptions.TokenEndpointHttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        services.AddTokenEndpointClient(AuthenticatedHttpClientOptions.TokenEndpointHttpClientName);
+    }
+
+    /// <summary>
+    /// The back channel: its own client, never following redirects (a 307 would re-post the client secret elsewhere),
+    /// with no HttpClient timeout of its own because the token cache bounds each request. One is shared; a client with a
+    /// certificate has its own (<c>AuthenticatedHttp.TokenEndpoint:{client}</c>), whose connections present it.
+    /// </summary>
+    private static void AddTokenEndpointClient(this IServiceCollection services, string name, TimeSpan? pooledConnectionLifetime = null)
+    {
+        var lifetime = pooledConnectionLifetime ?? TimeSpan.FromMinutes(5);
+        services.AddHttpClient(name, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = lifetime })
             .AlwaysRedactCredentials();
     }
 

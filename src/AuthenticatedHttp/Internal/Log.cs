@@ -52,4 +52,10 @@ internal static partial class Log
 
     [LoggerMessage(15, LogLevel.Debug, "Client '{ClientName}': {Method} {Path} answered use_dpop_nonce with a new nonce; resending once with a proof that carries it.", EventName = "DPoPNonceResending")]
     public static partial void DPoPNonceResending(ILogger logger, string clientName, string method, string path);
+
+    [LoggerMessage(16, LogLevel.Information, "Client '{ClientName}': its client certificate changed on disk; new TLS connections present the new one (thumbprint {Thumbprint}, valid until {NotAfter:O}).", EventName = "ClientCertificateReloaded")]
+    public static partial void ClientCertificateReloaded(ILogger logger, string clientName, string thumbprint, DateTime notAfter);
+
+    [LoggerMessage(17, LogLevel.Warning, "Client '{ClientName}': its client certificate cannot be used: {Key} {Problem}; the last one loaded, if any, is presented until it can.", EventName = "ClientCertificateUnusable")]
+    public static partial void ClientCertificateUnusable(ILogger logger, string clientName, string key, string problem);
 }

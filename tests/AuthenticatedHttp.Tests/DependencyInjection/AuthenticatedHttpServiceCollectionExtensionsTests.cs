@@ -188,9 +188,33 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
     }
 
     [Theory]
-    [InlineData("ClientCertificate:File", "/etc/orders.pfx")]
-    [InlineData("ClientCertificate:Password", "pfx-password")]
-    [InlineData("ClientCertificate:Thumbprint", "0123456789abcdef0123456789abcdef01234567")]
+    [InlineData("TlsClientAuth", null, null, "ClientCertificate:File (configuration key 'Orders:ClientCertificate:File') (or ClientCertificate:Thumbprint) is required with ClientAuthentication TlsClientAuth")]
+    [InlineData("SelfSignedTlsClientAuth", "ClientCertificate:File", "/nonexistent/client.pfx", "ClientCertificate:File (configuration key 'Orders:ClientCertificate:File') '/nonexistent/client.pfx' does not exist")]
+    [InlineData("ClientSecretBasic", "ClientCertificate:Thumbprint", "xyz", "ClientCertificate:Thumbprint (configuration key 'Orders:ClientCertificate:Thumbprint') must be a SHA-1 thumbprint")]
+    [InlineData("ClientSecretBasic", "ClientCertificate:Password", "SENTINEL-pfx", "ClientCertificate:Password (configuration key 'Orders:ClientCertificate:Password') is set without ClientCertificate:File")]
+    public async Task StartAsync_MutualTlsCertificateProblem_FailsNamingTheKey(string method, string? key, string? value, string expected)
+    {
+        var config = Valid();
+        config["Orders:ClientAuthentication"] = method;
+        if (method != "ClientSecretBasic")
+        {
+            config.Remove("Orders:ClientSecret");
+        }
+
+        if (key is not null)
+        {
+            config["Orders:" + key] = value;
+        }
+
+        using var host = Host(config, s => s.AddAuthenticatedHttpClient("orders", Section("Orders")));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(_ct));
+
+        Assert.Contains("'orders': " + expected, ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("SENTINEL", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("SendX5C", "true")]
     [InlineData("ManagedIdentity", "System")]
     public async Task StartAsync_SettingOnlyMsalReads_IsRefusedForTheBuiltInGrant(string key, string value)
@@ -231,7 +255,7 @@ public sealed class AuthenticatedHttpServiceCollectionExtensionsTests
 
     [Theory]
     [InlineData("OnDisallowedOrigin", "Allow", "is 'Allow', which is not one of: Refuse, SendWithoutToken")]
-    [InlineData("ClientAuthentication", "tls_client_auth", "is 'tls_client_auth', which is not one of: ClientSecretBasic, ClientSecretPost, PrivateKeyJwt, ClientAssertionFile (or client_secret_basic, client_secret_post, private_key_jwt)")]
+    [InlineData("ClientAuthentication", "attest_jwt_client_auth", "is 'attest_jwt_client_auth', which is not one of: ClientSecretBasic, ClientSecretPost, PrivateKeyJwt, ClientAssertionFile, TlsClientAuth, SelfSignedTlsClientAuth (or client_secret_basic, client_secret_post, private_key_jwt, tls_client_auth, self_signed_tls_client_auth)")]
     [InlineData("RefreshBeforeExpiry", "soon", "is 'soon', which is not a duration: write [d.]hh:mm:ss[.fffffff], for example 00:05:00")]
     [InlineData("TokenEndpointResilience:MaxRetryAttempts", "three", "is 'three', which is not a whole number")]
     [InlineData("TokenEndpointResilience:AttemptTimeout", "10s", "is '10s', which is not a duration")]

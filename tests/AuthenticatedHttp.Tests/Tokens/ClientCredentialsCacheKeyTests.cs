@@ -88,7 +88,7 @@ public sealed class ClientCredentialsCacheKeyTests
             Resource = "https://api.example/",
         };
         change(options);
-        var source = new ClientCredentialsTokenSource(ClientCredentialsSettings.From(options), ResiliencePipeline.Empty, null!, null!, null!, DPoPSigners.For(options.DPoP, givenKey: null), TimeProvider.System, NullLogger.Instance);
+        var source = new ClientCredentialsTokenSource(ClientCredentialsSettings.From(options, "orders"), ResiliencePipeline.Empty, null!, null!, null!, DPoPSigners.For(options.DPoP, givenKey: null), TimeProvider.System, NullLogger.Instance);
         return source.GetCacheKey(TokenParameters.From(options).ToContext("orders", rejected: null)) ?? "(own slot)";
     }
 }

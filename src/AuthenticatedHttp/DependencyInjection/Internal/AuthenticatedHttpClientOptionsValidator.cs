@@ -168,15 +168,6 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
     private void CheckNotForBuiltInGrant(List<string> failures, AuthenticatedHttpClientOptions options)
     {
         const string Reason = "is read by UseMicrosoftIdentityClient() (package AuthenticatedHttp.Msal), not by the built-in client_credentials grant, which would ignore it";
-        var certificate = options.ClientCertificate ?? new ClientCertificateOptions();
-        foreach (var (key, value) in new[] { ("File", certificate.File), ("Password", certificate.Password), ("Thumbprint", certificate.Thumbprint) })
-        {
-            if (!string.IsNullOrEmpty(value))
-            {
-                failures.Add(Fail(nameof(options.ClientCertificate) + ConfigurationPath.KeyDelimiter + key, Reason + " (for private_key_jwt with a certificate, set ClientAssertion:CertificateFile)"));
-            }
-        }
-
         if (options.SendX5C)
         {
             failures.Add(Fail(nameof(options.SendX5C), Reason));
@@ -228,6 +219,27 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
         }
     }
 
+    /// <summary>A certificate that is set is loaded at start, with its private key, so a wrong path or password fails the host.</summary>
+    private void CheckClientCertificate(List<string> failures, ClientCertificateOptions certificate)
+    {
+        if (!string.IsNullOrEmpty(certificate.Password) && string.IsNullOrWhiteSpace(certificate.File))
+        {
+            failures.Add(Fail("ClientCertificate:Password", "is set without ClientCertificate:File, the PKCS#12 file it opens"));
+        }
+
+        if (ClientCertificates.IsConfigured(certificate))
+        {
+            try
+            {
+                ClientCertificates.Load(certificate).Dispose();
+            }
+            catch (CredentialException ex)
+            {
+                failures.Add(Fail(ex.Key, ex.Problem));
+            }
+        }
+    }
+
     private void CheckCredential(List<string> failures, AuthenticatedHttpClientOptions options)
     {
         var assertion = options.ClientAssertion ?? new ClientAssertionOptions();
@@ -250,7 +262,12 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
             case ClientAuthenticationMethod.ClientAssertionFile when string.IsNullOrWhiteSpace(assertion.File):
                 failures.Add(Fail("ClientAssertion:File", "is required with ClientAuthentication ClientAssertionFile: the file another party keeps the signed assertion in"));
                 break;
+            case ClientAuthenticationMethod.TlsClientAuth or ClientAuthenticationMethod.SelfSignedTlsClientAuth when !ClientCertificates.IsConfigured(options.ClientCertificate):
+                failures.Add(Fail("ClientCertificate:File", $"(or ClientCertificate:Thumbprint) is required with ClientAuthentication {options.ClientAuthentication}: the certificate the client authenticates with in the TLS handshake"));
+                break;
         }
+
+        CheckClientCertificate(failures, options.ClientCertificate ?? new ClientCertificateOptions());
 
         if (options.GrantType == TokenGrantType.RefreshToken && string.IsNullOrEmpty(options.RefreshToken) && refreshTokensOnlyInMemory)
         {
@@ -265,7 +282,7 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
             failures.Add(Fail(nameof(options.RefreshToken), "is set, but GrantType is ClientCredentials, which does not use it: set GrantType RefreshToken, or remove it"));
         }
 
-        if (options.ClientAuthentication is ClientAuthenticationMethod.PrivateKeyJwt or ClientAuthenticationMethod.ClientAssertionFile && !string.IsNullOrEmpty(options.ClientSecret))
+        if (options.ClientAuthentication is not (ClientAuthenticationMethod.ClientSecretBasic or ClientAuthenticationMethod.ClientSecretPost) && !string.IsNullOrEmpty(options.ClientSecret))
         {
             failures.Add(Fail(nameof(options.ClientSecret), $"is set, but ClientAuthentication {options.ClientAuthentication} does not use it: remove it, or choose ClientSecretBasic or ClientSecretPost"));
         }

@@ -6,12 +6,14 @@ namespace AuthenticatedHttp.Tokens.Internal;
 /// <param name="AuthenticationMethods">The <c>token_endpoint_auth_methods_supported</c>, or null when the document has none.</param>
 /// <param name="DocumentUrl">Where the document was read (OpenID Connect Discovery, or RFC 8414's well-known path).</param>
 /// <param name="FetchedAt">When it was read.</param>
+/// <param name="MtlsTokenEndpoint">The <c>mtls_endpoint_aliases.token_endpoint</c> (RFC 8705 §5), checked as the token endpoint is; null when there is none.</param>
 internal sealed record AuthorityMetadata(
     Uri Issuer,
     Uri TokenEndpoint,
     IReadOnlyList<string>? AuthenticationMethods,
     Uri DocumentUrl,
-    DateTimeOffset FetchedAt)
+    DateTimeOffset FetchedAt,
+    Uri? MtlsTokenEndpoint = null)
 {
     /// <summary>
     /// Whether the authority accepts <paramref name="method"/>. A document without the list says nothing, and is taken

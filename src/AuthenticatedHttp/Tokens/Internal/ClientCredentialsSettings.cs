@@ -13,9 +13,13 @@ internal sealed record ClientCredentialsSettings(
     ClientAssertionOptions Assertion,
     TimeSpan DefaultTokenLifetime,
     TokenGrantType Grant,
-    string? RefreshToken)
+    string? RefreshToken,
+    string? CertificateSource,
+    string HttpClientName)
 {
-    public static ClientCredentialsSettings From(AuthenticatedHttpClientOptions options) => new(
+    /// <param name="options">The client's options.</param>
+    /// <param name="clientName">The client: a client with a certificate sends its token requests through its own HTTP client, which presents it.</param>
+    public static ClientCredentialsSettings From(AuthenticatedHttpClientOptions options, string clientName) => new(
         options.TokenEndpoint,
         options.TokenEndpoint is null ? options.Authority ?? throw new InvalidOperationException("TokenEndpoint or Authority is required.") : null,
         options.ClientId ?? throw new InvalidOperationException("ClientId is required."),
@@ -24,10 +28,15 @@ internal sealed record ClientCredentialsSettings(
         options.ClientAssertion,
         options.DefaultTokenLifetime,
         options.GrantType,
-        options.RefreshToken);
+        options.RefreshToken,
+        ClientCertificates.IsConfigured(options.ClientCertificate) ? options.ClientCertificate.File ?? "thumbprint:" + options.ClientCertificate.Thumbprint : null,
+        ClientCertificates.IsConfigured(options.ClientCertificate) ? AuthenticatedHttpClientOptions.TokenEndpointHttpClientName + ":" + clientName : AuthenticatedHttpClientOptions.TokenEndpointHttpClientName);
 
     // The record's generated ToString would print the secret and the refresh token.
     public override string ToString() => $"{ClientId} at {Issuer}";
+
+    /// <summary>The client presents a certificate to the token endpoint (RFC 8705): its tokens may be bound to it.</summary>
+    public bool MutualTls => CertificateSource is not null;
 
     /// <summary>Where tokens come from, for messages and the cache key: the token endpoint without its query, or the authority.</summary>
     public string Issuer => TokenEndpoint?.GetLeftPart(UriPartial.Path) ?? Authority!.AbsoluteUri.TrimEnd('/');

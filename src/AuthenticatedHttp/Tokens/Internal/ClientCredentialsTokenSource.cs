@@ -121,6 +121,12 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
             key.Append(' ').Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value));
         }
 
+        // A token bound to another certificate is another token: where the certificate comes from, no secret.
+        if (_settings.MutualTls)
+        {
+            key.Append(" mtls=").Append(Uri.EscapeDataString(_settings.CertificateSource!));
+        }
+
         // A token bound to another key is another token: a public thumbprint, no secret.
         if (_dpop is not null)
         {
@@ -149,7 +155,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
             HttpResponseMessage response;
             try
             {
-                response = await _httpClientFactory.CreateClient(AuthenticatedHttpClientOptions.TokenEndpointHttpClientName)
+                response = await _httpClientFactory.CreateClient(_settings.HttpClientName)
                     .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             }
             catch (HttpRequestException ex)
@@ -240,7 +246,8 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
                 isTransient: false);
         }
 
-        return (metadata.TokenEndpoint, metadata);
+        // RFC 8705 §5: a client that presents a certificate uses the endpoint aliases for mutual TLS, when there are.
+        return (_settings.MutualTls && metadata.MtlsTokenEndpoint is { } alias ? alias : metadata.TokenEndpoint, metadata);
     }
 
     /// <summary>
@@ -337,6 +344,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
         {
             ClientAuthenticationMethod.PrivateKeyJwt => SigningKey(context.ClientName).CreateAssertion(_settings.ClientId, _settings.Assertion.Audience ?? endpoint.AbsoluteUri, _time.GetUtcNow()),
             ClientAuthenticationMethod.ClientAssertionFile => ReadAssertionFile(context.ClientName),
+            ClientAuthenticationMethod.TlsClientAuth or ClientAuthenticationMethod.SelfSignedTlsClientAuth => null, // the TLS handshake proves it
             _ => _settings.ClientSecret,
         };
         if (_basicCredentials is null)
@@ -346,7 +354,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
             {
                 form.Add(new("client_secret", credential ?? string.Empty));
             }
-            else
+            else if (credential is not null)
             {
                 form.Add(new("client_assertion_type", JwtBearerAssertionType));
                 form.Add(new("client_assertion", credential!));

@@ -123,12 +123,12 @@ internal static class DiscoveryDocument
             return (null, "the document is not a JSON object");
         }
 
-        string? issuer = null, tokenEndpoint = null;
+        string? issuer = null, tokenEndpoint = null, mtlsTokenEndpoint = null;
         List<string>? methods = null;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var member in root.EnumerateObject())
         {
-            if (member.Name is not ("issuer" or "token_endpoint" or "token_endpoint_auth_methods_supported"))
+            if (member.Name is not ("issuer" or "token_endpoint" or "token_endpoint_auth_methods_supported" or "mtls_endpoint_aliases"))
             {
                 continue;
             }
@@ -146,6 +146,21 @@ internal static class DiscoveryDocument
                 }
 
                 methods = [.. member.Value.EnumerateArray().Select(m => m.GetString()!)];
+            }
+            else if (member.Name == "mtls_endpoint_aliases")
+            {
+                if (member.Value.ValueKind != JsonValueKind.Object)
+                {
+                    return (null, "'mtls_endpoint_aliases' is not a JSON object");
+                }
+
+                var aliases = member.Value.EnumerateObject().Where(a => a.Name == "token_endpoint").ToList();
+                if (aliases.Count > 1 || aliases is [{ Value.ValueKind: not JsonValueKind.String }])
+                {
+                    return (null, "'mtls_endpoint_aliases' has more than one 'token_endpoint', or one that is not a string");
+                }
+
+                mtlsTokenEndpoint = aliases is [var alias] ? alias.Value.GetString() : null;
             }
             else if (member.Value.ValueKind != JsonValueKind.String)
             {
@@ -176,18 +191,32 @@ internal static class DiscoveryDocument
             return (null, "the document has no 'token_endpoint'");
         }
 
-        if (!Uri.TryCreate(tokenEndpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("https" or "http")
+        if (EndpointProblem("token_endpoint", tokenEndpoint, out var endpoint) is { } problem)
+        {
+            return (null, problem);
+        }
+
+        Uri? mtlsEndpoint = null;
+        if (mtlsTokenEndpoint is not null && EndpointProblem("mtls_endpoint_aliases.token_endpoint", mtlsTokenEndpoint, out mtlsEndpoint) is { } mtlsProblem)
+        {
+            return (null, mtlsProblem);
+        }
+
+        return (new AuthorityMetadata(issuerUri, endpoint!, methods, location, now, mtlsEndpoint), null);
+    }
+
+    /// <summary>Why <paramref name="text"/> cannot be a token endpoint: absolute, https (http only to loopback), no user information or fragment.</summary>
+    private static string? EndpointProblem(string member, string text, out Uri? endpoint)
+    {
+        if (!Uri.TryCreate(text, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("https" or "http")
             || endpoint.Fragment.Length > 0 || endpoint.UserInfo.Length > 0)
         {
-            return (null, $"its token_endpoint '{TokenResponseParser.Sanitize(tokenEndpoint, 200)}' is not an absolute http or https URL without user information or fragment");
+            return $"its {member} '{TokenResponseParser.Sanitize(text, 200)}' is not an absolute http or https URL without user information or fragment";
         }
 
-        if (!TokenDestinationPolicy.IsSecure(endpoint))
-        {
-            return (null, $"its token_endpoint {endpoint.GetLeftPart(UriPartial.Authority)} is plain http: credentials would travel in clear (plain http is allowed only for loopback)");
-        }
-
-        return (new AuthorityMetadata(issuerUri, endpoint, methods, location, now), null);
+        return TokenDestinationPolicy.IsSecure(endpoint)
+            ? null
+            : $"its {member} {endpoint.GetLeftPart(UriPartial.Authority)} is plain http: credentials would travel in clear (plain http is allowed only for loopback)";
     }
 
     /// <summary>Equal issuer identifiers: case-insensitive scheme and host (as <see cref="Uri"/> compares them), the rest exact, a trailing '/' aside.</summary>

@@ -23,6 +23,8 @@ internal static class OAuthNames
     {
         ClientAuthenticationMethod.ClientSecretPost => "client_secret_post",
         ClientAuthenticationMethod.PrivateKeyJwt or ClientAuthenticationMethod.ClientAssertionFile => "private_key_jwt",
+        ClientAuthenticationMethod.TlsClientAuth => "tls_client_auth",
+        ClientAuthenticationMethod.SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
         _ => "client_secret_basic",
     };
 

@@ -41,7 +41,7 @@ internal sealed class TokenCache(
         var registration = services.GetKeyedService<AuthenticatedClientRegistration>(clientName)
             ?? throw new InvalidOperationException($"No client named '{clientName}' was registered with AddAuthenticatedHttpClient (a typed client's name is its type's name).");
         var source = registration.TokenSourceFactory?.Invoke(services) ?? new ClientCredentialsTokenSource(
-            ClientCredentialsSettings.From(options),
+            ClientCredentialsSettings.From(options, clientName),
             registration.TokenEndpointPipeline ?? TokenEndpointPipeline.Create(options.TokenEndpointResilience, time),
             httpClientFactory,
             discovery,
