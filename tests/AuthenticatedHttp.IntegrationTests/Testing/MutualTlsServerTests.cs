@@ -18,20 +18,20 @@ public sealed class MutualTlsServerTests : IDisposable
     private const string PkiClient = "pki-client";
     private const string SelfSignedClient = "self-signed-client";
 
-    private readonly X509Certificate2 _authority = CreateAuthority("CN=Test Client CA");
-    private readonly X509Certificate2 _otherAuthority = CreateAuthority("CN=Other CA");
+    private readonly X509Certificate2 _authority = TestCertificates.CreateAuthority("CN=Test Client CA");
+    private readonly X509Certificate2 _otherAuthority = TestCertificates.CreateAuthority("CN=Other CA");
     private readonly X509Certificate2 _client;
     private readonly X509Certificate2 _impostor;
     private readonly X509Certificate2 _otherSubject;
-    private readonly X509Certificate2 _selfSigned = CreateSelfSigned("CN=self-signed-client");
-    private readonly X509Certificate2 _otherSelfSigned = CreateSelfSigned("CN=self-signed-client");
+    private readonly X509Certificate2 _selfSigned = TestCertificates.CreateSelfSigned("CN=self-signed-client");
+    private readonly X509Certificate2 _otherSelfSigned = TestCertificates.CreateSelfSigned("CN=self-signed-client");
     private readonly X509Certificate2 _selfSignedPublic;
 
     public MutualTlsServerTests()
     {
-        _client = Issue(_authority, Subject);
-        _impostor = Issue(_otherAuthority, Subject);
-        _otherSubject = Issue(_authority, "CN=someone-else, O=Example");
+        _client = TestCertificates.Issue(_authority, Subject);
+        _impostor = TestCertificates.Issue(_otherAuthority, Subject);
+        _otherSubject = TestCertificates.Issue(_authority, "CN=someone-else, O=Example");
         _selfSignedPublic = X509CertificateLoader.LoadCertificate(_selfSigned.RawData); // the server never needs the key
     }
 
@@ -122,8 +122,8 @@ public sealed class MutualTlsServerTests : IDisposable
     [Fact]
     public async Task TlsClientAuth_ThroughAnIntermediateAuthority()
     {
-        using var intermediate = Issue(_authority, "CN=Intermediate CA", authority: true);
-        using var leaf = Issue(intermediate, Subject);
+        using var intermediate = TestCertificates.Issue(_authority, "CN=Intermediate CA", authority: true);
+        using var leaf = TestCertificates.Issue(intermediate, Subject);
         await using var server = await StartAsync(extraAuthority: intermediate);
         using var http = new HttpClient(server.CreateTrustingHandler(leaf));
 
@@ -319,49 +319,4 @@ public sealed class MutualTlsServerTests : IDisposable
     }
 
     private static string Thumbprint(X509Certificate2 certificate) => Base64Url.EncodeToString(SHA256.HashData(certificate.RawData));
-
-    private static X509Certificate2 CreateAuthority(string subject)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
-        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
-        var now = DateTimeOffset.UtcNow;
-        using var authority = request.CreateSelfSigned(now.AddHours(-1), now.AddDays(1));
-        return X509CertificateLoader.LoadPkcs12(authority.Export(X509ContentType.Pkcs12), password: null);
-    }
-
-    /// <summary>A client-authentication certificate (or, with <paramref name="authority"/>, an intermediate CA) signed by <paramref name="issuer"/>.</summary>
-    private static X509Certificate2 Issue(X509Certificate2 issuer, string subject, bool authority = false)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(authority, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(
-            authority ? X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign : X509KeyUsageFlags.DigitalSignature, critical: true));
-        if (!authority)
-        {
-            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2", "Client Authentication")], critical: false));
-        }
-
-        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer, includeKeyIdentifier: true, includeIssuerAndSerial: false));
-        var now = DateTimeOffset.UtcNow;
-        using var issued = request.Create(issuer, now.AddMinutes(-30), now.AddHours(20), RandomNumberGenerator.GetBytes(16));
-        using var withKey = issued.CopyWithPrivateKey(key);
-
-        // A PKCS#12 round trip gives the key a form SslStream can use on every platform.
-        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), password: null);
-    }
-
-    private static X509Certificate2 CreateSelfSigned(string subject)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2", "Client Authentication")], critical: false));
-        var now = DateTimeOffset.UtcNow;
-        using var certificate = request.CreateSelfSigned(now.AddHours(-1), now.AddDays(1));
-        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), password: null);
-    }
 }
