@@ -175,7 +175,8 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         {
             var sp = handlers.Services;
             var clientOptions = sp.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get(name);
-            if (ClientCertificates.IsConfigured(clientOptions.ClientCertificate))
+            // With a source of its own (MSAL signs assertions with the certificate), the certificate is not the TLS one.
+            if (registration.TokenSourceFactory is null && ClientCertificates.IsConfigured(clientOptions.ClientCertificate))
             {
                 // A certificate-bound token is accepted only over a connection that presents the certificate. This runs
                 // after every primary handler configuration, so a user's own SocketsHttpHandler or HttpClientHandler

@@ -151,7 +151,38 @@ public sealed class SecretsTests
         server.TokenEndpointInterceptor = null;
         Assert.Contains("***", refused.ErrorDescription, StringComparison.Ordinal);
 
-        foreach (var record in host.Logs.GetSnapshot().Concat(grantHost.Logs.GetSnapshot()))
+        // DPoP: a configured key, nonces at both ends, a revocation, an API that keeps demanding nonces.
+        using var dpopKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var dpopPem = dpopKey.ExportPkcs8PrivateKeyPem();
+        var proofs = new List<string>();
+        server.RequireDPoPNonceAtTokenEndpoint = server.RequireDPoPNonceAtApi = true;
+        server.TokenEndpointInterceptor = context =>
+        {
+            lock (proofs)
+            {
+                proofs.AddRange(context.Request.Headers["DPoP"].OfType<string>());
+            }
+
+            return Task.FromResult(false);
+        };
+        await using var dpopHost = await LibraryHost.StartAsync(
+            server,
+            new() { ["ClientId"] = ClientId, ["ClientSecret"] = Secret, ["DPoP:Enabled"] = "true", ["DPoP:PrivateKey"] = dpopPem, ["RenewalCoolDown"] = "00:00:00" });
+        await dpopHost.Client.PostAsync("ten", ct);
+        var dpopTokens = new List<string> { dpopHost.Slot.Current!.Token.Value };
+        server.RevokeAllTokens();
+        await dpopHost.Client.PostAsync("eleven", ct);
+        dpopTokens.Add(dpopHost.Slot.Current!.Token.Value);
+        server.AlwaysDemandNewDPoPNonceAtApi = true;
+        using (var demanding = await dpopHost.Client.GetAsync("echo", ct))
+        {
+            captured.AppendLine(demanding.GetAuthenticationDiagnosis()!.ToString()).AppendLine(string.Join("\n", demanding.GetAuthenticationDiagnosis()!.Trail));
+        }
+
+        server.AlwaysDemandNewDPoPNonceAtApi = server.RequireDPoPNonceAtTokenEndpoint = server.RequireDPoPNonceAtApi = false;
+        server.TokenEndpointInterceptor = null;
+
+        foreach (var record in host.Logs.GetSnapshot().Concat(grantHost.Logs.GetSnapshot()).Concat(dpopHost.Logs.GetSnapshot()))
         {
             captured.AppendLine(record.Message).AppendLine(record.Exception?.ToString());
             foreach (var (key, value) in record.StructuredState ?? [])
@@ -172,7 +203,14 @@ public sealed class SecretsTests
             Assert.DoesNotContain(refreshToken, everything, StringComparison.Ordinal);
         }
 
-        foreach (var token in tokens)
+        Assert.True(proofs.Count >= 3, $"only {proofs.Count} token request proofs seen"); // with and without nonce, and the renewal
+        Assert.DoesNotContain("eyJ0eXAiOiJkcG9wK2p3dCI", everything, StringComparison.Ordinal); // the start of every proof
+        foreach (var secretPart in proofs.Select(p => p.Split('.')[2]).Concat(dpopPem.Split('\n').Skip(1).SkipLast(2)))
+        {
+            Assert.DoesNotContain(secretPart, everything, StringComparison.Ordinal);
+        }
+
+        foreach (var token in tokens.Concat(dpopTokens))
         {
             Assert.DoesNotContain(token, everything, StringComparison.Ordinal);
             Assert.DoesNotContain(token.Split('.')[2], everything, StringComparison.Ordinal); // not even the signature

@@ -180,6 +180,8 @@ internal static class UnauthorizedDiagnoser
             "invalid_dpop_proof" when skew is { } s && s.Duration() > SkewThreshold =>
                 $"The API refused the DPoP proof, and its clock is {Seconds(s.Duration())} {(s < TimeSpan.Zero ? "ahead of" : "behind")} this machine's: a proof's iat outside its window is refused. Fix the clock (NTP) here or on the server.{said}",
             "invalid_dpop_proof" => $"The API refused the DPoP proof (its signature, htm, htu, iat, jti, ath or key). If it names the key: the token is bound to another key than the proof's (cnf.jkt).{said}",
+            "invalid_token" when context.Resent && dpop.ErrorDescription?.Contains("key", StringComparison.OrdinalIgnoreCase) == true =>
+                $"The API says the renewed token is not bound to the key of its proof (cnf.jkt): the token endpoint bound it to another key than this client's, or the API checks another thumbprint.{said}",
             _ => null,
         };
     }
