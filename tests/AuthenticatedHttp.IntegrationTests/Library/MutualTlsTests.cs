@@ -29,17 +29,9 @@ public sealed class MutualTlsTests : IDisposable
     public async Task SelfSignedTlsClientAuth_NoSecretSent_TokenBoundToTheCertificate_ApiAcceptsItOverTheCertificatesConnection()
     {
         using var certificate = TestCertificates.CreateSelfSigned("CN=self-signed-orders");
-        var pfx = Path.Combine(_directory, "client.pfx");
-        TestCertificates.WritePfx(certificate, pfx, "SENTINEL-pfx-password");
-        await using var server = await StartServerAsync(new LoopbackClient("mtls-client", "unused", "api.read", "api.write") { SelfSignedCertificate = certificate });
-        await using var host = await StartHostAsync(server, new()
-        {
-            ["ClientId"] = "mtls-client",
-            ["ClientSecret"] = null,
-            ["ClientAuthentication"] = "self_signed_tls_client_auth",
-            ["ClientCertificate:File"] = pfx,
-            ["ClientCertificate:Password"] = "SENTINEL-pfx-password",
-        });
+        var (server, host) = await StartSelfSignedAsync(certificate, "self_signed_tls_client_auth", new() { ["ClientCertificate:Password"] = "SENTINEL-pfx-password" });
+        await using var _ = server;
+        await using var __ = host;
 
         var echoes = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => host.Client.PostAsync($"c{i}", _ct)));
 
@@ -83,16 +75,9 @@ public sealed class MutualTlsTests : IDisposable
     public async Task CertificateBoundToken_TheApiRefusesItWithoutTheCertificate()
     {
         using var certificate = TestCertificates.CreateSelfSigned("CN=self-signed-orders");
-        var pfx = Path.Combine(_directory, "client.pfx");
-        TestCertificates.WritePfx(certificate, pfx);
-        await using var server = await StartServerAsync(new LoopbackClient("mtls-client", "unused", "api.read", "api.write") { SelfSignedCertificate = certificate });
-        await using var host = await StartHostAsync(server, new()
-        {
-            ["ClientId"] = "mtls-client",
-            ["ClientSecret"] = null,
-            ["ClientAuthentication"] = "SelfSignedTlsClientAuth",
-            ["ClientCertificate:File"] = pfx,
-        });
+        var (server, host) = await StartSelfSignedAsync(certificate, "SelfSignedTlsClientAuth");
+        await using var _ = server;
+        await using var __ = host;
         await host.Client.PostAsync("x", _ct);
         var token = host.Slot.Current!.Token;
 
@@ -109,23 +94,40 @@ public sealed class MutualTlsTests : IDisposable
     public async Task DiscoveredAuthority_UsesTheMtlsEndpointAlias()
     {
         using var certificate = TestCertificates.CreateSelfSigned("CN=self-signed-orders");
-        var pfx = Path.Combine(_directory, "client.pfx");
-        TestCertificates.WritePfx(certificate, pfx);
-        await using var server = await StartServerAsync(new LoopbackClient("mtls-client", "unused", "api.read", "api.write") { SelfSignedCertificate = certificate });
-        await using var host = await StartHostAsync(server, new()
-        {
-            ["TokenEndpoint"] = null,
-            ["Authority"] = server.Authority.AbsoluteUri,
-            ["ClientId"] = "mtls-client",
-            ["ClientSecret"] = null,
-            ["ClientAuthentication"] = "SelfSignedTlsClientAuth",
-            ["ClientCertificate:File"] = pfx,
-        });
+        var (server, host) = await StartSelfSignedAsync(certificate, "SelfSignedTlsClientAuth", discover: true);
+        await using var _ = server;
+        await using var __ = host;
 
         var echo = await host.Client.PostAsync("x", _ct);
 
         Assert.Equal("mtls-client", echo.ClientId);
         Assert.Equal(1, server.MutualTlsTokenRequests);
+    }
+
+    /// <summary>A server with a client registered for <paramref name="certificate"/>, and a host whose client authenticates with it from a file.</summary>
+    private async Task<(LoopbackAuthServer Server, LibraryHost Host)> StartSelfSignedAsync(X509Certificate2 certificate, string method, Dictionary<string, string?>? more = null, bool discover = false)
+    {
+        var pfx = Path.Combine(_directory, "client.pfx");
+        var settings = new Dictionary<string, string?>
+        {
+            ["ClientId"] = "mtls-client",
+            ["ClientSecret"] = null,
+            ["ClientAuthentication"] = method,
+            ["ClientCertificate:File"] = pfx,
+        };
+        foreach (var (key, value) in more ?? [])
+        {
+            settings[key] = value;
+        }
+
+        TestCertificates.WritePfx(certificate, pfx, settings.GetValueOrDefault("ClientCertificate:Password"));
+        var server = await StartServerAsync(new LoopbackClient("mtls-client", "unused", "api.read", "api.write") { SelfSignedCertificate = certificate });
+        if (discover)
+        {
+            (settings["TokenEndpoint"], settings["Authority"]) = (null, server.Authority.AbsoluteUri);
+        }
+
+        return (server, await StartHostAsync(server, settings));
     }
 
     private static string Thumbprint(X509Certificate2 certificate) => Base64Url.EncodeToString(SHA256.HashData(certificate.RawData));
