@@ -74,6 +74,23 @@ public sealed class DPoPTests
     }
 
     [Fact]
+    public async Task NoncesOfTheTokenEndpointAndTheApiOnOneOrigin_KeptApart_NoPingPong()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(o => (o.RequireDPoPNonceAtTokenEndpoint, o.RequireDPoPNonceAtApi) = (true, true), _ct);
+        await using var host = await LibraryHost.StartAsync(server, new(DPoP) { ["RenewalCoolDown"] = "00:00:00" }); // a revocation every few milliseconds
+
+        await host.Client.PostAsync("warm", _ct);               // one challenge at each end
+        for (var i = 0; i < 3; i++)
+        {
+            server.RevokeAllTokens();
+            await host.Client.PostAsync($"after revocation {i}", _ct); // a token request and API requests, each with its own end's nonce
+        }
+
+        Assert.Equal(2, server.DPoPNonceChallenges);
+        Assert.Equal(5, server.TokenRequests); // 1 + its nonce retry, then one per revocation
+    }
+
+    [Fact]
     public async Task ApiThatAlwaysDemandsANewNonce_TwoSendsPerRequest_ThenItsAnswerWithTheCause()
     {
         await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);

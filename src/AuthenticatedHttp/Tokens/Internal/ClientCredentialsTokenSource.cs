@@ -34,8 +34,10 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
     private string? _refreshToken;
     private string? _refusedRefreshToken;
 
-    // DPoP (RFC 9449): the key this source's tokens are bound to, and the latest nonce of each origin it talks to.
+    // DPoP (RFC 9449): the key this source's tokens are bound to, and the authorization server's nonce (§8), kept
+    // apart from the resource servers' (§9) even when both share an origin: each issues its own.
     private readonly DPoPProofSigner? _dpop;
+    private readonly DPoPNonces _tokenEndpointNonces = new();
 
     private const string DPoPScheme = "DPoP";
     private const string JwtBearerAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -166,7 +168,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
 
             using (response)
             {
-                var nonce = _dpop is null ? null : Nonces.Learn(endpoint, response);
+                var nonce = _dpop is null ? null : _tokenEndpointNonces.Learn(endpoint, response);
                 ForgetIfMoved(discovered, response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed or HttpStatusCode.Gone);
                 var (body, tooLarge) = await ReadCappedAsync(clientName, response.Content, cancellationToken).ConfigureAwait(false);
                 var result = TokenResponseParser.Parse(response.StatusCode, body, tooLarge, response.Content.Headers.ContentType?.MediaType, dpop: _dpop is not null);
@@ -183,7 +185,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
     /// <summary>Adds the DPoP proof of a token request; returns the nonce it carries.</summary>
     private string? AddProof(HttpRequestMessage request, Uri endpoint)
     {
-        var nonce = Nonces.For(endpoint);
+        var nonce = _tokenEndpointNonces.For(endpoint);
         request.Headers.Add("DPoP", _dpop!.CreateProof("POST", DPoPProofSigner.TargetOf(endpoint), _time.GetUtcNow(), nonce, accessTokenHash: null));
         return nonce;
     }
