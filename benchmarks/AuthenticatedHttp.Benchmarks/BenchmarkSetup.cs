@@ -32,12 +32,34 @@ internal static class BenchmarkSetup
         builder.ConfigurePrimaryHttpMessageHandler(primary).SetHandlerLifetime(Timeout.InfiniteTimeSpan).RemoveAllLoggers();
 
     /// <summary>The token of an <c>Authorization: Bearer &lt;token&gt;</c> value, failing the run if it is anything else.</summary>
-    public static string RequireBearer([NotNull] string? authorization, string who, [CallerFilePath] string caller = "")
+    public static string RequireBearer([NotNull] string? authorization, string who, [CallerFilePath] string caller = "") =>
+        RequireToken(authorization, "Bearer", who, caller);
+
+    /// <summary>The token of an <c>Authorization: &lt;scheme&gt; &lt;token&gt;</c> value, failing the run if it is anything else.</summary>
+    public static string RequireToken([NotNull] string? authorization, string scheme, string who, [CallerFilePath] string caller = "")
     {
-        const string Prefix = "Bearer ";
-        Require(authorization is not null && authorization.StartsWith(Prefix, StringComparison.Ordinal) && authorization.Length > Prefix.Length,
-            $"{who} sent Authorization '{authorization}', expected 'Bearer <token>'", caller);
-        return authorization![Prefix.Length..];
+        var prefix = scheme + " ";
+        Require(authorization is not null && authorization.StartsWith(prefix, StringComparison.Ordinal) && authorization.Length > prefix.Length,
+            $"{who} sent Authorization '{authorization}', expected '{scheme} <token>'", caller);
+        return authorization![prefix.Length..];
+    }
+
+    /// <summary>
+    /// Proves that a captured <paramref name="authorization"/> (and DPoP <paramref name="proof"/>, if any) is one the
+    /// server issued and its API accepts: the same headers sent to <paramref name="target"/> over a real socket, not the stub.
+    /// </summary>
+    public static async Task RequireAcceptedByServerAsync(Uri target, string authorization, string? proof = null, [CallerFilePath] string caller = "")
+    {
+        using var client = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, target);
+        request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        if (proof is not null)
+        {
+            request.Headers.TryAddWithoutValidation("DPoP", proof);
+        }
+
+        using var response = await client.SendAsync(request);
+        Require(response.IsSuccessStatusCode, $"the loopback API rejected the captured Authorization{(proof is null ? string.Empty : " and DPoP proof")}: {(int)response.StatusCode} {response.Headers.WwwAuthenticate}", caller);
     }
 
     /// <summary>A benchmark that measures a broken path is worthless: fail the run, naming the benchmark class.</summary>

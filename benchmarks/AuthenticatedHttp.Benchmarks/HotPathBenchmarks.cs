@@ -61,7 +61,7 @@ public class HotPathBenchmarks
         var sent = _stub.LastAuthorization;
         BenchmarkSetup.Require(server.TokenRequests == 1, $"expected exactly 1 token request after warm-up, saw {server.TokenRequests}");
         var token = BenchmarkSetup.RequireBearer(sent, "the authenticated client");
-        await RequireAcceptedByServerAsync(server, token);
+        await BenchmarkSetup.RequireAcceptedByServerAsync(_requestUri, sent);
 
         // The baseline sends the very same header value, precomputed once.
         _precomputedHeader = new AuthenticationHeaderValue("Bearer", token);
@@ -120,16 +120,6 @@ public class HotPathBenchmarks
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, _requestUri);
         using var response = await _authenticated.SendAsync(request);
-    }
-
-    /// <summary>Proves the captured token is one the server issued and its API accepts (a real request, not the stub).</summary>
-    private static async Task RequireAcceptedByServerAsync(LoopbackAuthServer server, string token)
-    {
-        using var client = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(server.ApiBaseAddress, "echo"));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        using var response = await client.SendAsync(request);
-        BenchmarkSetup.Require(response.IsSuccessStatusCode, $"the loopback API rejected the cached token: {(int)response.StatusCode}");
     }
 
     /// <summary>A <see cref="DelegatingHandler"/> that adds nothing but itself to the chain.</summary>

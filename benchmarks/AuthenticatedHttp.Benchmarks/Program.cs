@@ -12,15 +12,24 @@ public static class Program
                 await ComparisonScenarios.RunAsync();
                 break;
             case ["comparison-validate"]:
-                // Runs ComparisonBenchmarks' setup checks and cleanup once, without measuring.
-                var benchmarks = new ComparisonBenchmarks();
-                await benchmarks.GlobalSetupAsync();
-                await benchmarks.GlobalCleanupAsync();
-                Console.WriteLine("ComparisonBenchmarks: every client sent the expected Authorization header.");
+                var comparison = new ComparisonBenchmarks();
+                await ValidateAsync(comparison.GlobalSetupAsync, comparison.GlobalCleanupAsync, "ComparisonBenchmarks: every client sent the expected Authorization header.");
+                break;
+            case ["dpop-validate"]:
+                var dpop = new DPoPBenchmarks();
+                await ValidateAsync(dpop.GlobalSetupAsync, dpop.GlobalCleanupAsync, "DPoPBenchmarks: every client sent the expected Authorization header, the DPoP clients valid proofs.");
                 break;
             default:
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
                 break;
         }
+    }
+
+    /// <summary>Runs a benchmark class's setup checks and cleanup once, without measuring.</summary>
+    private static async Task ValidateAsync(Func<Task> setup, Func<Task> cleanup, string passed)
+    {
+        await setup();
+        await cleanup();
+        Console.WriteLine(passed);
     }
 }

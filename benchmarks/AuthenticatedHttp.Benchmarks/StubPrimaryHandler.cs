@@ -22,14 +22,23 @@ internal sealed class StubPrimaryHandler : HttpMessageHandler
     /// <summary>The <c>Authorization</c> header of the last request seen while capturing, as sent on the wire.</summary>
     public string? LastAuthorization { get; private set; }
 
+    /// <summary>The values of the <c>DPoP</c> header (RFC 9449 proofs) of the last request seen while capturing; empty without one.</summary>
+    public IReadOnlyList<string> LastDPoPProofs { get; private set; } = [];
+
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         if (CaptureAuthorization)
         {
-            LastAuthorization = request.Headers.Authorization?.ToString();
+            Capture(request);
         }
 
         return CompletesLater ? AnswerLaterAsync() : _response;
+    }
+
+    private void Capture(HttpRequestMessage request)
+    {
+        LastAuthorization = request.Headers.Authorization?.ToString();
+        LastDPoPProofs = request.Headers.TryGetValues("DPoP", out var proofs) ? [.. proofs] : [];
     }
 
     private async Task<HttpResponseMessage> AnswerLaterAsync()

@@ -204,6 +204,7 @@ public sealed class SecretsTests
         }
 
         Assert.True(proofs.Count >= 3, $"only {proofs.Count} token request proofs seen"); // with and without nonce, and the renewal
+        Assert.All(proofs, proof => Assert.StartsWith("eyJ0eXAiOiJkcG9wK2p3dCI", proof, StringComparison.Ordinal)); // so the next line looks for what a proof is
         Assert.DoesNotContain("eyJ0eXAiOiJkcG9wK2p3dCI", everything, StringComparison.Ordinal); // the start of every proof
         foreach (var secretPart in proofs.Select(p => p.Split('.')[2]).Concat(dpopPem.Split('\n').Skip(1).SkipLast(2)))
         {

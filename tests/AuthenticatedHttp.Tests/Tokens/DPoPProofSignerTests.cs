@@ -28,6 +28,7 @@ public sealed class DPoPProofSignerTests
         using var header = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[0]));
         using var payload = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[1]));
         Assert.Equal("dpop+jwt", header.RootElement.GetProperty("typ").GetString());
+        Assert.StartsWith("{\"typ\":\"dpop+jwt\",", Encoding.UTF8.GetString(Base64Url.DecodeFromChars(parts[0])), StringComparison.Ordinal); // not dpop\u002Bjwt
         Assert.Equal(algorithm, header.RootElement.GetProperty("alg").GetString());
         var jwk = header.RootElement.GetProperty("jwk");
         Assert.False(jwk.TryGetProperty("d", out _)); // never a private member

@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace AuthenticatedHttp.Tokens.Internal;
@@ -137,11 +138,17 @@ internal static class AsymmetricKeys
         _ => ((ECDsa)key).SignData(data, HashAlgorithmName.SHA384, DSASignatureFormat.IeeeP1363FixedFieldConcatenation), // ES384
     };
 
+    /// <summary>
+    /// How JOSE headers and claims are written: escaping only what JSON requires, so <c>dpop+jwt</c> stays as it reads
+    /// (the default escaper writes <c>dpop\u002Bjwt</c>: valid, but longer on every request, and not what a reader greps for).
+    /// </summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>One JSON object, compact, members in the order written (RFC 7638 depends on it).</summary>
     public static byte[] Json(Action<Utf8JsonWriter> write)
     {
         using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
         {
             json.WriteStartObject();
             write(json);

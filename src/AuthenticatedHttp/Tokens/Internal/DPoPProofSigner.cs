@@ -84,7 +84,7 @@ internal sealed class DPoPProofSigner : IDisposable
     public string CreateProof(string method, string htu, DateTimeOffset now, string? nonce, string? accessTokenHash)
     {
         var payload = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(payload))
+        using (var json = new Utf8JsonWriter(payload, AsymmetricKeys.WriterOptions))
         {
             Span<byte> jti = stackalloc byte[16];
             RandomNumberGenerator.Fill(jti);
