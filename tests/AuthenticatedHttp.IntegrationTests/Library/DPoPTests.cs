@@ -148,7 +148,7 @@ public sealed class DPoPTests
         server.TokenEndpointInterceptor = async context =>
         {
             context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync("""{"access_token":"unbound","token_type":"Bearer","expires_in":3600}""");
+            await context.Response.WriteAsync("""{"access_token":"SENTINEL-unbound-token","token_type":"Bearer","expires_in":3600}""");
             return true;
         };
         await using var host = await LibraryHost.StartAsync(server, DPoP);
@@ -158,6 +158,8 @@ public sealed class DPoPTests
         Assert.Equal(TokenFailureKind.MalformedResponse, ex.Kind);
         Assert.False(ex.IsTransient);
         Assert.Contains("'token_type' is 'Bearer', not 'DPoP'", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("SENTINEL-unbound-token", ex.ToString(), StringComparison.Ordinal); // the token the server sent
+        Assert.DoesNotContain("SENTINEL-unbound-token", host.LoggedText(), StringComparison.Ordinal);
         Assert.Equal(0, server.ApiRequests);
     }
 
