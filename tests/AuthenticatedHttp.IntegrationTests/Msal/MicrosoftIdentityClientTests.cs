@@ -13,10 +13,13 @@ namespace AuthenticatedHttp.IntegrationTests.Msal;
 /// MSAL-backed clients behave like every other client of the library, over real sockets: MSAL talks https to the
 /// loopback server as an OpenID issuer (<c>WithOidcAuthority</c>), the API is the server's own.
 /// </summary>
-public sealed class MicrosoftIdentityClientTests
+public sealed class MicrosoftIdentityClientTests : IDisposable
 {
+    private readonly string _directory = Directory.CreateTempSubdirectory("authhttp-msal-").FullName;
     private const string Secret = LoopbackAuthServerOptions.DefaultClientSecret;
     private readonly CancellationToken _ct = TestContext.Current.CancellationToken;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     [Fact]
     public async Task ThousandConcurrentColdCallers_OneMsalCallOneTokenRequest()
@@ -115,103 +118,79 @@ public sealed class MicrosoftIdentityClientTests
         using var key = RSA.Create(2048);
         using var certificate = new CertificateRequest("CN=orders-client", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
             .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
-        var directory = Directory.CreateTempSubdirectory("authhttp-msal-").FullName;
-        try
+        var pfx = Path.Combine(_directory, "client.pfx");
+        await File.WriteAllBytesAsync(pfx, certificate.Export(X509ContentType.Pkcs12, "pfx-SENTINEL"), _ct);
+        await using var server = await MsalHost.StartServerAsync(o =>
         {
-            var pfx = Path.Combine(directory, "client.pfx");
-            await File.WriteAllBytesAsync(pfx, certificate.Export(X509ContentType.Pkcs12, "pfx-SENTINEL"), _ct);
-            await using var server = await MsalHost.StartServerAsync(o =>
-            {
-                o.Clients.Add(new LoopbackClient("cert-client", "unused") { AssertionKey = certificate.GetRSAPublicKey() });
-                o.AcceptStringNumericDates = true; // MSAL writes the assertion's exp and nbf as strings (Entra accepts them)
-            });
-            await using var host = await MsalHost.StartAsync(server, new()
-            {
-                ["ClientId"] = "cert-client",
-                ["ClientSecret"] = null,
-                ["ClientCertificate:File"] = pfx,
-                ["ClientCertificate:Password"] = "pfx-SENTINEL",
-                ["SendX5C"] = "true",
-            });
-
-            var echo = await host.Client.PostAsync("signed", _ct);
-
-            Assert.Equal("cert-client", echo.ClientId);
-            Assert.Equal(1, server.TokenRequests);
-            Assert.DoesNotContain("pfx-SENTINEL", host.LoggedText(), StringComparison.Ordinal);
-        }
-        finally
+            o.Clients.Add(new LoopbackClient("cert-client", "unused") { AssertionKey = certificate.GetRSAPublicKey() });
+            o.AcceptStringNumericDates = true; // MSAL writes the assertion's exp and nbf as strings (Entra accepts them)
+        });
+        await using var host = await MsalHost.StartAsync(server, new()
         {
-            Directory.Delete(directory, recursive: true);
-        }
+            ["ClientId"] = "cert-client",
+            ["ClientSecret"] = null,
+            ["ClientCertificate:File"] = pfx,
+            ["ClientCertificate:Password"] = "pfx-SENTINEL",
+            ["SendX5C"] = "true",
+        });
+
+        var echo = await host.Client.PostAsync("signed", _ct);
+
+        Assert.Equal("cert-client", echo.ClientId);
+        Assert.Equal(1, server.TokenRequests);
+        Assert.DoesNotContain("pfx-SENTINEL", host.LoggedText(), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task FederatedAssertionFile_ReadForEveryTokenRequest_ARotatedFileIsPickedUp()
     {
         using var key = RSA.Create(2048);
-        var directory = Directory.CreateTempSubdirectory("authhttp-msal-").FullName;
-        try
+        var file = Path.Combine(_directory, "azure-identity-token");
+        await using var server = await MsalHost.StartServerAsync(o => o.Clients.Add(new LoopbackClient("workload", "unused") { AssertionKey = key }));
+        var first = Assertion(key, "workload", server.TokenEndpoint, "first");
+        await File.WriteAllTextAsync(file, first, _ct);
+        await using var host = await MsalHost.StartAsync(server, new()
         {
-            var file = Path.Combine(directory, "azure-identity-token");
-            await using var server = await MsalHost.StartServerAsync(o => o.Clients.Add(new LoopbackClient("workload", "unused") { AssertionKey = key }));
-            var first = Assertion(key, "workload", server.TokenEndpoint, "first");
-            await File.WriteAllTextAsync(file, first, _ct);
-            await using var host = await MsalHost.StartAsync(server, new()
-            {
-                ["ClientId"] = "workload",
-                ["ClientSecret"] = null,
-                ["ClientAssertion:File"] = file,
-            });
-            await host.Client.PostAsync("first", _ct);
+            ["ClientId"] = "workload",
+            ["ClientSecret"] = null,
+            ["ClientAssertion:File"] = file,
+        });
+        await host.Client.PostAsync("first", _ct);
 
-            // The kubelet rotates the file; the server refuses a replayed jti, so only a fresh read succeeds.
-            await File.WriteAllTextAsync(file, Assertion(key, "workload", server.TokenEndpoint, "second"), _ct);
-            server.RevokeAllTokens();
-            var echo = await host.Client.PostAsync("second", _ct);
+        // The kubelet rotates the file; the server refuses a replayed jti, so only a fresh read succeeds.
+        await File.WriteAllTextAsync(file, Assertion(key, "workload", server.TokenEndpoint, "second"), _ct);
+        server.RevokeAllTokens();
+        var echo = await host.Client.PostAsync("second", _ct);
 
-            Assert.Equal("workload", echo.ClientId);
-            Assert.Equal(2, server.TokenRequests);
-            Assert.Equal(0, server.TokenRequestsFailed);
-            Assert.DoesNotContain(first.Split('.')[2], host.LoggedText(), StringComparison.Ordinal); // the assertion's signature: never logged
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        Assert.Equal("workload", echo.ClientId);
+        Assert.Equal(2, server.TokenRequests);
+        Assert.Equal(0, server.TokenRequestsFailed);
+        Assert.DoesNotContain(first.Split('.')[2], host.LoggedText(), StringComparison.Ordinal); // the assertion's signature: never logged
     }
 
     [Fact]
     public async Task FederatedAssertionFileMissing_TransientCredentialFailureNamingThePath_ThenRecoversWhenItAppears()
     {
         using var key = RSA.Create(2048);
-        var directory = Directory.CreateTempSubdirectory("authhttp-msal-").FullName;
-        try
+        var file = Path.Combine(_directory, "azure-identity-token");
+        await using var server = await MsalHost.StartServerAsync(o => o.Clients.Add(new LoopbackClient("workload", "unused") { AssertionKey = key }));
+        await using var host = await MsalHost.StartAsync(server, new()
         {
-            var file = Path.Combine(directory, "azure-identity-token");
-            await using var server = await MsalHost.StartServerAsync(o => o.Clients.Add(new LoopbackClient("workload", "unused") { AssertionKey = key }));
-            await using var host = await MsalHost.StartAsync(server, new()
-            {
-                ["ClientId"] = "workload",
-                ["ClientSecret"] = null,
-                ["ClientAssertion:File"] = file,
-                ["FailureCoolDown"] = "00:00:00",
-            });
+            ["ClientId"] = "workload",
+            ["ClientSecret"] = null,
+            ["ClientAssertion:File"] = file,
+            ["FailureCoolDown"] = "00:00:00",
+        });
 
-            var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => host.Client.PostAsync("before", _ct));
-            Assert.Equal(TokenFailureKind.Credential, ex.Kind);
-            Assert.True(ex.IsTransient);
-            Assert.Contains(file, ex.Message, StringComparison.Ordinal);
-            Assert.Equal(0, server.TokenRequests);
+        var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(() => host.Client.PostAsync("before", _ct));
+        Assert.Equal(TokenFailureKind.Credential, ex.Kind);
+        Assert.True(ex.IsTransient);
+        Assert.Contains(file, ex.Message, StringComparison.Ordinal);
+        Assert.Equal(0, server.TokenRequests);
 
-            await File.WriteAllTextAsync(file, Assertion(key, "workload", server.TokenEndpoint, "late"), _ct);
-            var echo = await host.Client.PostAsync("after", _ct);
-            Assert.Equal("workload", echo.ClientId);
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        await File.WriteAllTextAsync(file, Assertion(key, "workload", server.TokenEndpoint, "late"), _ct);
+        var echo = await host.Client.PostAsync("after", _ct);
+        Assert.Equal("workload", echo.ClientId);
     }
 
     [Fact]
