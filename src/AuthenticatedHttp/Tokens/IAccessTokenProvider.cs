@@ -41,4 +41,19 @@ public interface IAccessTokenProvider
     /// <exception cref="InvalidOperationException">No client of that name was registered with <c>AddAuthenticatedHttpClient</c>.</exception>
     /// <exception cref="TokenAcquisitionException">No new token could be obtained.</exception>
     ValueTask<AccessToken> RenewAsync(string clientName, AccessToken rejected, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// After the service you called rejected <paramref name="rejected"/> with a claims challenge
+    /// (<c>WWW-Authenticate: Bearer error="insufficient_claims", claims="..."</c>, continuous access evaluation): as
+    /// <see cref="RenewAsync(string, AccessToken, CancellationToken)"/>, the new token being requested with those claims.
+    /// </summary>
+    /// <param name="clientName">The name the client was registered under.</param>
+    /// <param name="rejected">The token that was rejected, as this provider returned it.</param>
+    /// <param name="claims">The challenge's <c>claims</c> parameter as the service sent it (base64, standard or URL-safe), or its JSON object.</param>
+    /// <param name="cancellationToken">Ends this caller's wait only.</param>
+    /// <returns>The new token; or <paramref name="rejected"/> itself while <c>RenewalCoolDown</c> holds.</returns>
+    /// <exception cref="ArgumentException"><paramref name="claims"/> is not a JSON object, nor the base64 of one.</exception>
+    /// <exception cref="InvalidOperationException">No client of that name was registered with <c>AddAuthenticatedHttpClient</c>.</exception>
+    /// <exception cref="TokenAcquisitionException">No new token could be obtained.</exception>
+    ValueTask<AccessToken> RenewAsync(string clientName, AccessToken rejected, string claims, CancellationToken cancellationToken = default);
 }

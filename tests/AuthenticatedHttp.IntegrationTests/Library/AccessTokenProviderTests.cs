@@ -54,6 +54,35 @@ public sealed class AccessTokenProviderTests
     }
 
     [Fact]
+    public async Task RenewAsync_WithAClaimsChallenge_TheNewTokenCarriesTheClaimsTheServiceDemanded()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);
+        await using var host = await LibraryHost.StartAsync(server);
+        var tokens = host.Services.GetRequiredService<IAccessTokenProvider>();
+        var rejected = await tokens.GetTokenAsync(nameof(EchoClient), _ct);
+        server.DemandClaims("""{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}""");
+        using var http = new HttpClient();
+
+        // A gRPC or SDK caller sees the challenge itself, and hands its claims parameter over as it came.
+        using var challenged = await CallAsync(http, server, rejected);
+        var claims = AuthenticationChallenge.Parse(challenged).Single(c => c.Error == "insufficient_claims").GetParameter("claims")!;
+        var renewed = await tokens.RenewAsync(nameof(EchoClient), rejected, claims, _ct);
+        using var accepted = await CallAsync(http, server, renewed);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, challenged.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal("""{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}""", server.TokenRequestLog[^1].Claims);
+        await Assert.ThrowsAsync<ArgumentException>(() => tokens.RenewAsync(nameof(EchoClient), renewed, "not claims", _ct).AsTask());
+    }
+
+    private static Task<HttpResponseMessage> CallAsync(HttpClient http, LoopbackAuthServer server, AccessToken token)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, new Uri(server.ApiBaseAddress, "echo"));
+        request.Headers.Authorization = new AuthenticationHeaderValue(token.Scheme, token.Value);
+        return http.SendAsync(request);
+    }
+
+    [Fact]
     public async Task GetTokenAsync_SecretRotatedByAReload_UsedAtOnce()
     {
         await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: _ct);

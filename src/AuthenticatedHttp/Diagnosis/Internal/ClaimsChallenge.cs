@@ -36,7 +36,8 @@ internal static class ClaimsChallenge
         return false;
     }
 
-    private static string? Decode(string? value)
+    /// <summary>The JSON object of a <c>claims</c> parameter (base64, standard or URL-safe, padded or not, or the raw object); null when it is none.</summary>
+    public static string? Decode(string? value)
     {
         if (string.IsNullOrWhiteSpace(value) || value.Length > MaxClaimsChars)
         {

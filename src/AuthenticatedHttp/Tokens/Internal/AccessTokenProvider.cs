@@ -1,3 +1,4 @@
+using AuthenticatedHttp.Diagnosis.Internal;
 using Microsoft.Extensions.Options;
 
 namespace AuthenticatedHttp.Tokens.Internal;
@@ -18,7 +19,16 @@ internal sealed class AccessTokenProvider(TokenCache cache, IOptionsMonitor<Auth
         return cached.HeaderValue;
     }
 
-    public ValueTask<AccessToken> RenewAsync(string clientName, AccessToken rejected, CancellationToken cancellationToken = default)
+    public ValueTask<AccessToken> RenewAsync(string clientName, AccessToken rejected, CancellationToken cancellationToken = default) =>
+        Renew(clientName, rejected, claims: null, cancellationToken);
+
+    public ValueTask<AccessToken> RenewAsync(string clientName, AccessToken rejected, string claims, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(claims);
+        return Renew(clientName, rejected, ClaimsChallenge.Decode(claims) ?? throw new ArgumentException("The claims are not a JSON object, nor the base64 of one.", nameof(claims)), cancellationToken);
+    }
+
+    private ValueTask<AccessToken> Renew(string clientName, AccessToken rejected, string? claims, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(rejected);
         var slot = Slot(clientName);
@@ -29,7 +39,7 @@ internal sealed class AccessTokenProvider(TokenCache cache, IOptionsMonitor<Auth
             return GetTokenAsync(clientName, cancellationToken);
         }
 
-        return slot.TryRenewAsync(current, claims: null, cancellationToken) is { } renewal ? new(TokenOf(renewal)) : new(rejected);
+        return slot.TryRenewAsync(current, claims, cancellationToken) is { } renewal ? new(TokenOf(renewal)) : new(rejected);
     }
 
     private static async Task<AccessToken> TokenOf(Task<CachedToken> cached) => (await cached.ConfigureAwait(false)).Token;
