@@ -1,6 +1,6 @@
 namespace AuthenticatedHttp;
 
-/// <summary>How a client authenticates to the token endpoint (RFC 6749 §2.3, RFC 7523 §2.2).</summary>
+/// <summary>How a client authenticates to the token endpoint (RFC 6749 §2.3, RFC 7523 §2.2, RFC 8705 §2).</summary>
 public enum ClientAuthenticationMethod
 {
     /// <summary>HTTP Basic with the form-encoded client id and secret (<c>client_secret_basic</c>).</summary>
