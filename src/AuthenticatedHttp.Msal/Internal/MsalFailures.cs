@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using AuthenticatedHttp.Tokens.Internal;
 using Microsoft.Identity.Client;
 
 namespace AuthenticatedHttp.Msal.Internal;
@@ -25,7 +26,7 @@ internal static partial class MsalFailures
     {
         var service = ex as MsalServiceException;
         var status = service is { StatusCode: > 0 } ? (HttpStatusCode?)service.StatusCode : null;
-        var retryAfter = RetryAfter(service, time);
+        var retryAfter = RetryAfterHeader.Wait(service?.Headers?.RetryAfter, time);
         var network = ex.InnerException is HttpRequestException or SocketException or IOException;
         // An answer's status says it (MSAL also marks some 4xx of managed identity endpoints retryable, which a
         // refused identity is not); without one, MSAL's judgement and the cause.
@@ -79,13 +80,6 @@ internal static partial class MsalFailures
 
     [GeneratedRegex(@"\bAADSTS\d{1,10}\b", RegexOptions.CultureInvariant)]
     private static partial Regex EntraErrorCode();
-
-    private static TimeSpan? RetryAfter(MsalServiceException? service, TimeProvider time) => service?.Headers?.RetryAfter switch
-    {
-        { Delta: { } delta } when delta >= TimeSpan.Zero => delta,
-        { Date: { } date } => date - time.GetUtcNow() is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
-        _ => null,
-    };
 
     private static string Advice(string errorCode, TokenFailureKind kind) => errorCode switch
     {

@@ -56,17 +56,9 @@ internal sealed class AssertionSigningKey : IDisposable
         {
             (certificate, key) = LoadCertificate(options.CertificateFile, options.CertificatePassword);
         }
-        else if (!string.IsNullOrWhiteSpace(options.PrivateKeyFile))
-        {
-            key = AsymmetricKeys.FromPem(AsymmetricKeys.ReadFile(Group, nameof(options.PrivateKeyFile), options.PrivateKeyFile), Group, nameof(options.PrivateKeyFile));
-        }
-        else if (options.PrivateKey!.TrimStart().StartsWith('{'))
-        {
-            key = AsymmetricKeys.FromJwk(options.PrivateKey, Group, nameof(options.PrivateKey), out jwkKeyId);
-        }
         else
         {
-            key = AsymmetricKeys.FromPem(options.PrivateKey, Group, nameof(options.PrivateKey));
+            key = AsymmetricKeys.Load(Group, options.PrivateKeyFile, options.PrivateKey, out jwkKeyId);
         }
 
         try

@@ -15,7 +15,7 @@ namespace AuthenticatedHttp.Tokens.Internal;
 /// </remarks>
 internal static class AsymmetricKeys
 {
-    public static string ReadFile(string group, string option, string path)
+    private static string ReadFile(string group, string option, string path)
     {
         try
         {
@@ -27,7 +27,19 @@ internal static class AsymmetricKeys
         }
     }
 
-    public static AsymmetricAlgorithm FromPem(string pem, string group, string option)
+    /// <summary>
+    /// The private key of <c>{group}:PrivateKeyFile</c> (PEM) or <c>{group}:PrivateKey</c> (PEM text, or a private JWK as
+    /// JSON), whichever is set; <paramref name="keyId"/> is the JWK's <c>kid</c>, if any.
+    /// </summary>
+    public static AsymmetricAlgorithm Load(string group, string? privateKeyFile, string? privateKey, out string? keyId)
+    {
+        keyId = null;
+        return !string.IsNullOrWhiteSpace(privateKeyFile) ? FromPem(ReadFile(group, "PrivateKeyFile", privateKeyFile), group, "PrivateKeyFile")
+            : privateKey!.TrimStart().StartsWith('{') ? FromJwk(privateKey, group, "PrivateKey", out keyId)
+            : FromPem(privateKey, group, "PrivateKey");
+    }
+
+    private static AsymmetricAlgorithm FromPem(string pem, string group, string option)
     {
         if (!PemEncoding.TryFind(pem, out var fields))
         {
@@ -55,7 +67,7 @@ internal static class AsymmetricKeys
         return TryImport(ECDsa.Create(), pem) ?? throw new CredentialException(option, $"holds a {label} that is neither a valid RSA nor EC key", group);
     }
 
-    public static AsymmetricAlgorithm FromJwk(string json, string group, string option, out string? keyId)
+    private static AsymmetricAlgorithm FromJwk(string json, string group, string option, out string? keyId)
     {
         try
         {

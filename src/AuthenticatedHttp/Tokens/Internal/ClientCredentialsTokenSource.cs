@@ -41,7 +41,6 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
 
     private const string DPoPScheme = "DPoP";
     private const string JwtBearerAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-    private const int MaxAssertionBytes = 16 * 1024;
 
     public ClientCredentialsTokenSource(ClientCredentialsSettings settings, ResiliencePipeline pipeline, IHttpClientFactory httpClientFactory, AuthorityMetadataCache discovery, IRefreshTokenStore refreshTokens, DPoPProofSigner? dpop, TimeProvider time, ILogger logger)
     {
@@ -203,7 +202,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
             }
 
             // The server chose the description; it must not echo this attempt's secret, assertion or refresh token into a log.
-            throw Failure(clientName, result.FailureKind, result.Problem!, result.IsTransient, response.StatusCode, result.Error, Hide(result.ErrorDescription, credential, refreshToken), result.ErrorUri, RetryAfter(response));
+            throw Failure(clientName, result.FailureKind, result.Problem!, result.IsTransient, response.StatusCode, result.Error, Hide(result.ErrorDescription, credential, refreshToken), result.ErrorUri, RetryAfterHeader.Wait(response.Headers.RetryAfter, _time));
         }
 
         if (refreshToken is not null && result.RefreshToken is { } rotated && rotated != refreshToken)
@@ -303,13 +302,6 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
         return true;
     }
 
-    /// <summary>RFC 9110 §10.2.3: seconds or an HTTP date; a date in the past means "now".</summary>
-    private TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
-    {
-        { Delta: { } delta } => delta < TimeSpan.Zero ? TimeSpan.Zero : delta,
-        { Date: { } date } => date - _time.GetUtcNow() is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
-        _ => null,
-    };
 
     /// <summary>The request for one attempt, and the credential it carries (to keep out of any message built from the answer).</summary>
     private (HttpRequestMessage Request, string? Credential) CreateRequest(TokenRequestContext context, Uri endpoint, string? refreshToken)
@@ -345,7 +337,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
         var credential = _settings.Authentication switch
         {
             ClientAuthenticationMethod.PrivateKeyJwt => SigningKey(context.ClientName).CreateAssertion(_settings.ClientId, _settings.Assertion.Audience ?? endpoint.AbsoluteUri, _time.GetUtcNow()),
-            ClientAuthenticationMethod.ClientAssertionFile => ReadAssertionFile(context.ClientName),
+            ClientAuthenticationMethod.ClientAssertionFile => AssertionFiles.Read(context.ClientName, _settings.Assertion.File!),
             ClientAuthenticationMethod.TlsClientAuth or ClientAuthenticationMethod.SelfSignedTlsClientAuth => null, // the TLS handshake proves it
             _ => _settings.ClientSecret,
         };
@@ -383,48 +375,6 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
                 throw new TokenAcquisitionException(clientName, TokenFailureKind.Credential, $"Client '{clientName}' could not sign its client assertion: {ex.Message}.", isTransient: false);
             }
         }
-    }
-
-    /// <summary>
-    /// The assertion file, read for every attempt: it rotates underneath, and a reused assertion is a replayed jti.
-    /// Problems name the path, never the content, and are transient: the party that writes the file may be mid-rotation.
-    /// </summary>
-    private string ReadAssertionFile(string clientName)
-    {
-        var path = _settings.Assertion.File!;
-        string? problem;
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists)
-            {
-                problem = "the file does not exist";
-            }
-            else if (info.Length > MaxAssertionBytes)
-            {
-                problem = $"the file is larger than {MaxAssertionBytes / 1024} KiB";
-            }
-            else
-            {
-                var assertion = File.ReadAllText(path).Trim();
-                problem = assertion.Length == 0 ? "the file is empty"
-                    : !TokenSyntax.IsB64Token(assertion) || assertion.Count(c => c == '.') != 2 ? "the file does not hold a compact JWT"
-                    : null;
-                if (problem is null)
-                {
-                    return assertion;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            problem = ex is UnauthorizedAccessException ? "access is denied" : $"it could not be read ({ex.GetType().Name})";
-        }
-
-        throw new TokenAcquisitionException(
-            clientName, TokenFailureKind.Credential,
-            $"Client '{clientName}' could not read its client assertion from '{path}' (ClientAssertion:File): {problem}. This is transient; a later attempt may succeed.",
-            isTransient: true);
     }
 
     /// <summary>A server may echo what it was sent; the secret, assertion or refresh token never reaches a message.</summary>

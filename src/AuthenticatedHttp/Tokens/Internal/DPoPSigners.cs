@@ -38,11 +38,7 @@ internal static class DPoPSigners
                 : generate ? DPoPProofSigner.Generate(algorithm) : null;
         }
 
-        var key = !string.IsNullOrWhiteSpace(options.PrivateKeyFile)
-            ? AsymmetricKeys.FromPem(AsymmetricKeys.ReadFile(Group, nameof(options.PrivateKeyFile), options.PrivateKeyFile), Group, nameof(options.PrivateKeyFile))
-            : options.PrivateKey!.TrimStart().StartsWith('{')
-                ? AsymmetricKeys.FromJwk(options.PrivateKey, Group, nameof(options.PrivateKey), out _)
-                : AsymmetricKeys.FromPem(options.PrivateKey, Group, nameof(options.PrivateKey));
+        var key = AsymmetricKeys.Load(Group, options.PrivateKeyFile, options.PrivateKey, out _);
         try
         {
             return new DPoPProofSigner(key, AsymmetricKeys.AlgorithmFor(key, options.Algorithm, Group));
