@@ -61,6 +61,12 @@ internal static class MsalTokenSourceFactory
 
         // Shared by clients with the same issuer, application and credential kind; never the secret.
         var cacheKey = string.Join('|', "msal", Uri.EscapeDataString(settings.Authority!), Uri.EscapeDataString(settings.ClientId!), settings.Credential);
-        return new ConfidentialClientTokenSource(builder.Build(), settings.Authority!, settings.Secrets, cacheKey, assertionFile, time);
+        var built = builder.Build();
+
+        // The slots are the cache, bounded by AuthenticatedHttpCacheOptions. MSAL's own app token cache keeps every
+        // token it ever got, per tenant and scope, with no bound (a multi-tenant service's grows without end); it starts
+        // each call empty here, so MSAL keeps nothing between calls.
+        built.AppTokenCache.SetBeforeAccess(static args => args.TokenCache.DeserializeMsalV3(null, shouldClearExistingCache: true));
+        return new ConfidentialClientTokenSource(built, settings.Authority!, settings.Secrets, cacheKey, assertionFile, time);
     }
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Identity.Client;
+using Microsoft.Identity.Client.Extensibility;
 using Microsoft.Identity.Client.RP;
 
 namespace AuthenticatedHttp.Msal.Internal;
@@ -8,17 +9,19 @@ namespace AuthenticatedHttp.Msal.Internal;
 /// <summary>What both MSAL-backed sources share: the call, the clock conversion, the failure mapping.</summary>
 internal abstract class MsalTokenSource(string issuer, IReadOnlyList<string> secrets, string? cacheKey, TimeProvider time) : ITokenSource
 {
-    // The hash of the last token this source handed out. The cache asks for a token only when it needs another one
-    // (stale, rejected, or gone), so MSAL must never answer from its own cache with that one: it would, while MSAL
-    // still thinks it young, and the cache would ask again at once.
-    private string? _lastIssuedHash;
-
     public string? GetCacheKey(TokenRequestContext context) => cacheKey is null ? null : cacheKey + "|" + CacheKeyParameters(context);
+
+    public string? GetIdentityProvider(TokenRequestContext context) =>
+        Uri.TryCreate(issuer, UriKind.Absolute, out var authority) ? authority.GetLeftPart(UriPartial.Authority) : null;
 
     public async Task<AccessToken> RequestTokenAsync(TokenRequestContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var refuse = context.RejectedToken is { } rejected ? Sha256(rejected.Value) : Volatile.Read(ref _lastIssuedHash);
+
+        // The cache asks for a token only when it needs another one (stale, rejected, or gone), so MSAL must never
+        // answer from its own cache with the one it replaces: it would, while MSAL still thinks it young, and the cache
+        // would ask again at once.
+        var refuse = (context.RejectedToken ?? context.CurrentToken) is { } replaced ? Sha256(replaced.Value) : null;
 
         var obtainedAt = time.GetUtcNow();
         AuthenticationResult result;
@@ -35,7 +38,6 @@ internal abstract class MsalTokenSource(string issuer, IReadOnlyList<string> sec
         // instants. MSAL dates a new token from when its response arrived; what is left of it now, counted from when
         // the request was sent, keeps the time the exchange took on the safe side of the expiry.
         var msalNow = TimeProvider.System.GetUtcNow();
-        Volatile.Write(ref _lastIssuedHash, Sha256(result.AccessToken));
         return new AccessToken(
             result.AccessToken,
             obtainedAt + (result.ExpiresOn - msalNow),
@@ -61,7 +63,9 @@ internal abstract class MsalTokenSource(string issuer, IReadOnlyList<string> sec
     private static string Sha256(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 
     private static string CacheKeyParameters(TokenRequestContext context) =>
-        string.Join(' ', context.Scopes.Select(Uri.EscapeDataString)) + "|" + Uri.EscapeDataString(context.Resource ?? string.Empty);
+        string.Join(' ', context.Scopes.Select(Uri.EscapeDataString)) + "|" + Uri.EscapeDataString(context.Resource ?? string.Empty)
+        + (context.Tenant is { } tenant ? "|tenant=" + Uri.EscapeDataString(tenant) : string.Empty)
+        + string.Concat(context.ExtraParameters.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => "|" + Uri.EscapeDataString(p.Key) + "=" + Uri.EscapeDataString(p.Value)));
 }
 
 /// <summary>Application tokens from a confidential client: a secret, a certificate, or a federated assertion.</summary>
@@ -76,6 +80,16 @@ internal sealed class ConfidentialClientTokenSource(
     protected override Task<AuthenticationResult> AcquireAsync(TokenRequestContext context, string? refuseSha256, CancellationToken cancellationToken)
     {
         var request = application.AcquireTokenForClient(Scopes(context)).WithCorrelationId(Guid.NewGuid());
+        if (context.Tenant is { } tenant)
+        {
+            request = request.WithTenantId(tenant); // the authority's tenant, for this request's token
+        }
+
+        if (context.ExtraParameters.Count > 0)
+        {
+            request = request.WithExtraBodyParameters(context.ExtraParameters.ToDictionary(p => p.Key, p => (Func<CancellationToken, Task<string>>)(_ => Task.FromResult(p.Value)), StringComparer.Ordinal));
+        }
+
         if (refuseSha256 is not null)
         {
             request = request.WithAccessTokenSha256ToRefresh(refuseSha256);
@@ -108,6 +122,11 @@ internal sealed class ManagedIdentityTokenSource(
 {
     protected override Task<AuthenticationResult> AcquireAsync(TokenRequestContext context, string? refuseSha256, CancellationToken cancellationToken)
     {
+        if (context.Tenant is not null || context.ExtraParameters.Count > 0)
+        {
+            throw new TokenAcquisitionException(context.ClientName, TokenFailureKind.Credential, $"Client '{context.ClientName}' cannot request a managed identity token for a tenant or with extra parameters: a managed identity has one tenant, and its endpoint takes no parameters beyond the resource.", isTransient: false);
+        }
+
         var resource = MsalSettings.ManagedIdentityResource(context.Resource, context.Scopes)
             ?? throw new TokenAcquisitionException(context.ClientName, TokenFailureKind.Credential, $"Client '{context.ClientName}' has no single resource for its managed identity token: set Resource, or one Scope.", isTransient: false);
 

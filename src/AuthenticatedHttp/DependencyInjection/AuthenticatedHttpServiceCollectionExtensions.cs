@@ -184,13 +184,16 @@ public static class AuthenticatedHttpServiceCollectionExtensions
                 sp.GetRequiredKeyedService<ClientCertificateProvider>(name).Apply(handlers.PrimaryHandler);
             }
 
+            var cache = sp.GetRequiredService<TokenCache>();
+            var client = cache.GetClient(name, clientOptions);
             handlers.AdditionalHandlers.Add(new BearerTokenHandler(
-                sp.GetRequiredService<TokenCache>().GetSlot(name, clientOptions),
+                client.Slot,
                 TokenDestinationPolicy.From(clientOptions),
                 clientOptions,
                 name,
                 sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILoggerFactory>().CreateLogger("AuthenticatedHttp.BearerTokenHandler")));
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("AuthenticatedHttp.BearerTokenHandler"),
+                request => cache.GetSlot(client, request)));
         }));
         return new AuthenticatedHttpClientBuilder(builder);
     }
@@ -207,6 +210,8 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         services.TryAddSingleton(new RefreshJitter());
         services.AddMetrics(); // IMeterFactory, which owns and disposes the library's Meter
         services.TryAddSingleton<AuthenticatedHttp.Telemetry.Internal.AuthenticatedHttpMetrics>();
+        services.AddOptions<AuthenticatedHttpCacheOptions>().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AuthenticatedHttpCacheOptions>, AuthenticatedHttpCacheOptionsValidator>();
         services.AddSingleton<TokenCache>();
         services.TryAddSingleton<AuthorityMetadataCache>();
         services.TryAddSingleton<IRefreshTokenStore, InMemoryRefreshTokenStore>();

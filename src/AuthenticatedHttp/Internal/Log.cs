@@ -58,4 +58,19 @@ internal static partial class Log
 
     [LoggerMessage(17, LogLevel.Warning, "Client '{ClientName}': its client certificate cannot be used: {Key} {Problem}; the last one loaded, if any, is presented until it can.", EventName = "ClientCertificateUnusable")]
     public static partial void ClientCertificateUnusable(ILogger logger, string clientName, string key, string problem);
+
+    [LoggerMessage(18, LogLevel.Debug, "Client '{ClientName}': took the token another process published to the fleet ({Fleet}); it expires at {ExpiresAt:O}.", EventName = "FleetTokenTaken")]
+    public static partial void FleetTokenTaken(ILogger logger, string clientName, string fleet, DateTimeOffset expiresAt);
+
+    [LoggerMessage(19, LogLevel.Warning, "Client '{ClientName}': another process held the fleet's ({Fleet}) refresh lease and published no token within {Waited}; asking the identity provider itself.", EventName = "FleetWaitEnded")]
+    public static partial void FleetWaitEnded(ILogger logger, string clientName, string fleet, TimeSpan waited);
+
+    [LoggerMessage(20, LogLevel.Warning, "Client '{ClientName}': the fleet's token store ({Fleet}) failed ({ExceptionType}); this process asks the identity provider itself, and tries the store again in {SkipFor}.", EventName = "FleetFailed")]
+    public static partial void FleetFailed(ILogger logger, string clientName, string fleet, string exceptionType, TimeSpan skipFor);
+
+    [LoggerMessage(21, LogLevel.Debug, "Client '{ClientName}': not asking {IdentityProvider} for a token: it failed ({Kind}) and is cooling down until {HeldUntil:O}.", EventName = "IdentityProviderCoolingDown")]
+    public static partial void IdentityProviderCoolingDown(ILogger logger, string clientName, string identityProvider, TokenFailureKind kind, DateTimeOffset heldUntil);
+
+    [LoggerMessage(22, LogLevel.Debug, "Client '{ClientName}': a per-request token was evicted from the cache ({Reason}).", EventName = "TokenEvicted")]
+    public static partial void TokenEvicted(ILogger logger, string clientName, string reason);
 }

@@ -17,6 +17,19 @@ public interface IAccessTokenProvider
     ValueTask<AccessToken> GetTokenAsync(string clientName, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Gets a usable token for the client with one request's <paramref name="options"/>: another tenant's, scope's or
+    /// resource's token (cached, refreshed and bounded as <see cref="RequestTokenOptions"/> says), or a renewed one.
+    /// </summary>
+    /// <param name="clientName">The name the client was registered under (a typed client's type name).</param>
+    /// <param name="options">The parameters; reuse one instance per set of parameters.</param>
+    /// <param name="cancellationToken">Ends this caller's wait only.</param>
+    /// <returns>The token. Never log its <see cref="AccessToken.Value"/>.</returns>
+    /// <exception cref="ArgumentException"><paramref name="options"/> asks for no token.</exception>
+    /// <exception cref="InvalidOperationException">No client of that name was registered with <c>AddAuthenticatedHttpClient</c>.</exception>
+    /// <exception cref="TokenAcquisitionException">No usable token exists and none could be obtained, or the client's token source cannot serve these parameters.</exception>
+    ValueTask<AccessToken> GetTokenAsync(string clientName, RequestTokenOptions options, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Gets the <c>Authorization</c> header value for the client's current token: <c>Bearer &lt;token&gt;</c>.
     /// </summary>
     /// <param name="clientName">The name the client was registered under (a typed client's type name).</param>

@@ -31,4 +31,14 @@ public interface ITokenSource
     /// <param name="context">The request parameters; its <see cref="TokenRequestContext.ClientName"/> must not be part of the key.</param>
     /// <returns>The key; <see langword="null"/> or empty (the default) when this source's tokens are its client's own.</returns>
     string? GetCacheKey(TokenRequestContext context) => null;
+
+    /// <summary>
+    /// Gets the identity provider this source asks for <paramref name="context"/>'s token: its origin
+    /// (<c>https://login.example.com</c>), the same for every tenant it serves. Sources naming the same one share their
+    /// cool-downs: when it fails, one request at a time finds out whether it is back, however many tokens wait, and a
+    /// success lets them all ask again. <see langword="null"/> (the default): failures hold this source's tokens alone.
+    /// </summary>
+    /// <param name="context">The request parameters.</param>
+    /// <returns>The identity provider's origin, or <see langword="null"/>.</returns>
+    string? GetIdentityProvider(TokenRequestContext context) => null;
 }

@@ -15,6 +15,13 @@ public sealed class TokenRequestContext
     /// <summary>Gets the target resource (RFC 8707), or <see langword="null"/> for none.</summary>
     public string? Resource { get; init; }
 
+    /// <summary>
+    /// Gets the tenant whose token is requested (a request's <see cref="RequestTokenOptions.Tenant"/>), or
+    /// <see langword="null"/> for the client's own. A source that cannot ask for another tenant must refuse one with a
+    /// non-transient <see cref="TokenAcquisitionException"/> rather than ignore it, and must put it in its cache key.
+    /// </summary>
+    public string? Tenant { get; init; }
+
     /// <summary>Gets further parameters to send with the token request.</summary>
     public IReadOnlyDictionary<string, string> ExtraParameters { get; init; } = NoParameters;
 
@@ -23,6 +30,13 @@ public sealed class TokenRequestContext
     /// <see langword="null"/>. A source with a cache of its own (MSAL) must not answer with this token again.
     /// </summary>
     public AccessToken? RejectedToken { get; init; }
+
+    /// <summary>
+    /// Gets the token the cache serves now when this request is its background refresh (it is in its refresh window),
+    /// otherwise <see langword="null"/>. A source with a cache of its own (MSAL) must not answer with this token either:
+    /// the cache would keep it, stale, and ask again.
+    /// </summary>
+    public AccessToken? CurrentToken { get; init; }
 
     /// <summary>
     /// Gets the claims the API demanded when it rejected <see cref="RejectedToken"/> with a claims challenge

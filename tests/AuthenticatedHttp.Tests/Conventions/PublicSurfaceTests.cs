@@ -18,6 +18,7 @@ public sealed class PublicSurfaceTests
         string[] expected =
         [
             "AuthenticatedHttp.AccessToken",
+            "AuthenticatedHttp.AuthenticatedHttpCacheOptions",
             "AuthenticatedHttp.AuthenticatedHttpClientKeys",
             "AuthenticatedHttp.AuthenticatedHttpClientOptions",
             "AuthenticatedHttp.AuthenticationChallenge",
@@ -33,6 +34,8 @@ public sealed class PublicSurfaceTests
             "AuthenticatedHttp.IAccessTokenProvider",
             "AuthenticatedHttp.IRefreshTokenStore",
             "AuthenticatedHttp.ITokenSource",
+            "AuthenticatedHttp.RequestTokenOptions",
+            "AuthenticatedHttp.RequestTokenOptionsExtensions",
             "AuthenticatedHttp.Telemetry.AuthenticatedHttpTelemetry",
             "AuthenticatedHttp.TokenAcquisitionException",
             "AuthenticatedHttp.TokenClaims",

@@ -16,30 +16,37 @@ namespace AuthenticatedHttp.Handlers.Internal;
 /// inner handler completes synchronously with anything but 401/403, returns the inner task itself: no allocation.
 /// </remarks>
 internal sealed class BearerTokenHandler(
-    TokenSlot slot,
+    TokenSlot ownSlot,
     TokenDestinationPolicy destinations,
     AuthenticatedHttpClientOptions options,
     string clientName,
     TimeProvider time,
-    ILogger logger) : DelegatingHandler
+    ILogger logger,
+    Func<RequestTokenOptions, TokenSlot>? slotFor = null) : DelegatingHandler
 {
     private const string DPoPScheme = "DPoP";
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        if (RequestTokenOptionsExtensions.TokenOptions(request) is { } tokenOptions)
+        {
+            return SendWithOptionsAsync(request, tokenOptions, cancellationToken);
+        }
+
         if (!destinations.Allows(request.RequestUri))
         {
             return SendToDisallowedOriginAsync(request, cancellationToken);
         }
 
+        var slot = ownSlot;
         if (!slot.TryGetToken(out var token))
         {
-            return SendWithAwaitedTokenAsync(request, cancellationToken);
+            return SendWithAwaitedTokenAsync(request, slot, cancellationToken);
         }
 
         if (token.DPoP is not null)
         {
-            return SendBoundAsync(request, token, cancellationToken);
+            return SendBoundAsync(request, slot, token, cancellationToken);
         }
 
         request.Headers.Authorization = token.Header;
@@ -50,7 +57,33 @@ internal sealed class BearerTokenHandler(
             return sending;
         }
 
-        return CompleteAsync(sending, request, sentTo, token, cancellationToken);
+        return CompleteAsync(sending, request, slot, sentTo, token, cancellationToken);
+    }
+
+    /// <summary>
+    /// A request with <see cref="RequestTokenOptions"/>: no token at all; or the token of its parameters' slot (the
+    /// client's own when it names none), renewed first when it asks for that; then the usual 401 handling on that slot.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendWithOptionsAsync(HttpRequestMessage request, RequestTokenOptions tokenOptions, CancellationToken cancellationToken)
+    {
+        if (tokenOptions.SendWithoutToken)
+        {
+            RemoveOwnCredentials(request);
+            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!destinations.Allows(request.RequestUri))
+        {
+            return await SendToDisallowedOriginAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Throws TokenAcquisitionException when the client's source cannot serve these parameters (a tenant it cannot ask).
+        var slot = slotFor is null ? ownSlot : slotFor(tokenOptions);
+        var token = await TokenForAsync(slot, tokenOptions.ForceRenewal, cancellationToken).ConfigureAwait(false);
+
+        var sentTo = request.RequestUri;
+        var response = await SendOnceAsync(request, token, cancellationToken).ConfigureAwait(false);
+        return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, slot, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
     }
 
     private Task<HttpResponseMessage> SendToDisallowedOriginAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -59,15 +92,7 @@ internal sealed class BearerTokenHandler(
         var refuse = destinations.OnDisallowed == DisallowedOriginAction.Refuse;
         Log.DisallowedOrigin(logger, clientName, request.Method.Method, origin, destinations.AllowedList, refuse ? "refused" : "sent without a token");
 
-        // A request object can come back here after a redirect or an outer retry still carrying a header we set earlier.
-        if (request.Headers.Authorization is { Scheme: var scheme }
-            && (string.Equals(scheme, AccessToken.BearerScheme, StringComparison.OrdinalIgnoreCase) || string.Equals(scheme, DPoPScheme, StringComparison.OrdinalIgnoreCase)))
-        {
-            request.Headers.Authorization = null;
-        }
-
-        request.Headers.Remove(DPoPScheme);
-
+        RemoveOwnCredentials(request);
         return refuse
             ? Task.FromException<HttpResponseMessage>(new DisallowedOriginException(
                 clientName,
@@ -76,35 +101,62 @@ internal sealed class BearerTokenHandler(
             : base.SendAsync(request, cancellationToken);
     }
 
-    private async Task<HttpResponseMessage> SendWithAwaitedTokenAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    /// <summary>
+    /// The slot's token; with <paramref name="forceRenewal"/>, a new one unless the slot just obtained it. Compare-and-swap:
+    /// concurrent forced renewals of one token share one token request; within RenewalCoolDown of the last renewal there
+    /// is none, and the current token is used.
+    /// </summary>
+    internal static async ValueTask<CachedToken> TokenForAsync(TokenSlot slot, bool forceRenewal, CancellationToken cancellationToken)
+    {
+        if (!slot.TryGetToken(out var token))
+        {
+            return await slot.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return forceRenewal && slot.TryRenewAsync(token, claims: null, cancellationToken) is { } renewal ? await renewal.ConfigureAwait(false) : token;
+    }
+
+    /// <summary>A request object can come back after a redirect or an outer retry still carrying a header set earlier.</summary>
+    private static void RemoveOwnCredentials(HttpRequestMessage request)
+    {
+        if (request.Headers.Authorization is { Scheme: var scheme }
+            && (string.Equals(scheme, AccessToken.BearerScheme, StringComparison.OrdinalIgnoreCase) || string.Equals(scheme, DPoPScheme, StringComparison.OrdinalIgnoreCase)))
+        {
+            request.Headers.Authorization = null;
+        }
+
+        request.Headers.Remove(DPoPScheme);
+    }
+
+    private async Task<HttpResponseMessage> SendWithAwaitedTokenAsync(HttpRequestMessage request, TokenSlot slot, CancellationToken cancellationToken)
     {
         // Throws TokenAcquisitionException when no token can be had: the request is never sent without one.
         var token = await slot.GetTokenAsync(cancellationToken).ConfigureAwait(false);
         if (token.DPoP is not null)
         {
-            return await SendBoundAsync(request, token, cancellationToken).ConfigureAwait(false);
+            return await SendBoundAsync(request, slot, token, cancellationToken).ConfigureAwait(false);
         }
 
         request.Headers.Authorization = token.Header;
         var sentTo = request.RequestUri;
         var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
+        return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, slot, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
     }
 
-    private async Task<HttpResponseMessage> CompleteAsync(Task<HttpResponseMessage> sending, HttpRequestMessage request, Uri? sentTo, CachedToken token, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> CompleteAsync(Task<HttpResponseMessage> sending, HttpRequestMessage request, TokenSlot slot, Uri? sentTo, CachedToken token, CancellationToken cancellationToken)
     {
         var response = await sending.ConfigureAwait(false);
 
         // The common answer returns here: calling ResendIfUnauthorizedAsync for it would allocate a second task.
-        return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
+        return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, slot, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
     }
 
     /// <summary>A DPoP-bound token's request: its proof, the one nonce resend, then the same 401 handling as Bearer.</summary>
-    private async Task<HttpResponseMessage> SendBoundAsync(HttpRequestMessage request, CachedToken token, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendBoundAsync(HttpRequestMessage request, TokenSlot slot, CachedToken token, CancellationToken cancellationToken)
     {
         var sentTo = request.RequestUri;
         var response = await SendOnceAsync(request, token, cancellationToken).ConfigureAwait(false);
-        return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
+        return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, slot, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
     }
 
     /// <summary>
@@ -158,7 +210,7 @@ internal sealed class BearerTokenHandler(
     private static bool IsRefusal(HttpResponseMessage response) => response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden;
 
     /// <summary>Handles a 401 or 403 (<see cref="IsRefusal"/>): resends a 401 once when it may, and explains what it returns.</summary>
-    private async Task<HttpResponseMessage> ResendIfUnauthorizedAsync(HttpResponseMessage response, HttpRequestMessage request, Uri? sentTo, CachedToken token, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> ResendIfUnauthorizedAsync(HttpResponseMessage response, HttpRequestMessage request, TokenSlot slot, Uri? sentTo, CachedToken token, CancellationToken cancellationToken)
     {
         var method = request.Method.Method;
         var path = request.RequestUri?.AbsolutePath ?? string.Empty; // never the query string
@@ -181,11 +233,11 @@ internal sealed class BearerTokenHandler(
         Task<CachedToken>? renewal = null;
         if (reason == UnauthorizedNotResentReason.Content)
         {
-            notResent += RetireForNextRequest(token); // not resending is right; sending the rejected token again is not
+            notResent += RetireForNextRequest(slot, token); // not resending is right; sending the rejected token again is not
         }
         else if (notResent is null && (renewal = slot.TryRenewAsync(token, claims, cancellationToken)) is null)
         {
-            (notResent, reason) = (RenewalCoolingDown(), UnauthorizedNotResentReason.RenewalCoolDown);
+            (notResent, reason) = (RenewalCoolingDown(slot), UnauthorizedNotResentReason.RenewalCoolDown);
         }
 
         if (notResent is not null)
@@ -239,14 +291,14 @@ internal sealed class BearerTokenHandler(
     /// Retires a token rejected on a request that cannot be resent, so the next request gets a new one instead of
     /// sending the rejected token again until it expires. Returns what to add to the reason.
     /// </summary>
-    private string RetireForNextRequest(CachedToken rejected) => slot.Retire(rejected, out _) switch
+    private static string RetireForNextRequest(TokenSlot slot, CachedToken rejected) => slot.Retire(rejected, out _) switch
     {
         Rejection.Retired => "; the rejected token is retired, so the next request gets a new one",
-        Rejection.CoolingDown => "; " + RenewalCoolingDown(),
+        Rejection.CoolingDown => "; " + RenewalCoolingDown(slot),
         _ => "; a newer token is already cached for the next request",
     };
 
-    private string RenewalCoolingDown() =>
+    private static string RenewalCoolingDown(TokenSlot slot) =>
         $"the API also rejected the token that replaced the last one retired, so the next renewal waits until RenewalCoolDown ({slot.RenewalCoolDown.TotalSeconds:0.###} s) has passed since then";
 
     /// <summary>Attaches the diagnosis to the response and logs it once, as a warning.</summary>

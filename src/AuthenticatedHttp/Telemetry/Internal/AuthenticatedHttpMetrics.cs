@@ -20,6 +20,9 @@ internal sealed class AuthenticatedHttpMetrics
     private readonly Counter<long> _cacheLookups;
     private readonly Counter<long> _singleFlightWaiters;
     private readonly Counter<long> _unauthorizedResends;
+    private readonly Counter<long> _fleet;
+    private readonly Counter<long> _evictions;
+    private Func<long>? _slots;
 
     public AuthenticatedHttpMetrics(IMeterFactory meterFactory)
     {
@@ -48,6 +51,40 @@ internal sealed class AuthenticatedHttpMetrics
             "authenticated_http.unauthorized.resends",
             "{response}",
             "401 responses from the API, by client and result: succeeded (the resend was not rejected), rejected_again, or not_resent with a reason.");
+        _fleet = meter.CreateCounter<long>(
+            "authenticated_http.fleet.acquisitions",
+            "{acquisition}",
+            "Tokens a process needed while sharing tokens with a fleet (Redis), by client and result: taken (another process's), leased (this process asked and published), wait_ended (the lease holder published nothing in time), failed or unavailable (the store failed or was down: asked alone).");
+        _evictions = meter.CreateCounter<long>(
+            "authenticated_http.cache.evictions",
+            "{token}",
+            "Per-request tokens (RequestTokenOptions) evicted from the cache, by client and reason: capacity (SizeLimit), idle (IdleExpiry) or removed.");
+        meter.CreateObservableUpDownCounter(
+            "authenticated_http.cache.slots",
+            () => _slots?.Invoke() ?? 0,
+            "{token}",
+            "Tokens the process keeps: one per client and one per set of per-request parameters in use.");
+    }
+
+    /// <summary>Where the slots-held gauge reads its value: the token cache, once it exists.</summary>
+    public void ObserveSlots(Func<long> slots) => _slots = slots;
+
+    /// <summary>Counts what a fleet acquisition came to.</summary>
+    public void FleetOutcome(string client, string result)
+    {
+        if (_fleet.Enabled)
+        {
+            _fleet.Add(1, new KeyValuePair<string, object?>(TelemetryTags.Client, client), new KeyValuePair<string, object?>(TelemetryTags.FleetResult, result));
+        }
+    }
+
+    /// <summary>Counts a per-request token evicted from the cache.</summary>
+    public void Evicted(string client, string reason)
+    {
+        if (_evictions.Enabled)
+        {
+            _evictions.Add(1, new KeyValuePair<string, object?>(TelemetryTags.Client, client), new KeyValuePair<string, object?>(TelemetryTags.EvictionReason, reason));
+        }
     }
 
     /// <summary>Counts a token handed out (or refused) by the cache. On the fresh-token path: free without a listener.</summary>

@@ -36,7 +36,21 @@ internal static class TelemetryTags
     /// <summary>Why a 401 was not resent: <c>challenge</c>, <c>content</c>, <c>origin</c>, <c>no_token</c>.</summary>
     public const string ResendReason = "authenticated_http.resend.reason";
 
+    public const string FleetResult = "authenticated_http.fleet.result";
+
+    public const string EvictionReason = "authenticated_http.eviction.reason";
+
     public const string Success = "success";
+
+    public const string FleetTaken = "taken";
+    public const string FleetLeased = "leased";
+    public const string FleetWaitEnded = "wait_ended";
+    public const string FleetFailed = "failed";
+    public const string FleetUnavailable = "unavailable";
+
+    public const string Capacity = "capacity";
+    public const string Idle = "idle";
+    public const string Removed = "removed";
     public const string Other = "_OTHER";
 
     public const string Fresh = "fresh";

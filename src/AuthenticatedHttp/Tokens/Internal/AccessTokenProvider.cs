@@ -1,4 +1,5 @@
 using AuthenticatedHttp.Diagnosis.Internal;
+using AuthenticatedHttp.Handlers.Internal;
 using Microsoft.Extensions.Options;
 
 namespace AuthenticatedHttp.Tokens.Internal;
@@ -6,6 +7,19 @@ namespace AuthenticatedHttp.Tokens.Internal;
 /// <summary>The token cache seen by name: what the token handler does, for callers without an HttpClient.</summary>
 internal sealed class AccessTokenProvider(TokenCache cache, IOptionsMonitor<AuthenticatedHttpClientOptions> options) : IAccessTokenProvider
 {
+    public async ValueTask<AccessToken> GetTokenAsync(string clientName, RequestTokenOptions tokenOptions, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tokenOptions);
+        if (tokenOptions.SendWithoutToken)
+        {
+            throw new ArgumentException("These options ask for no token (SendWithoutToken).", nameof(tokenOptions));
+        }
+
+        ArgumentException.ThrowIfNullOrEmpty(clientName);
+        var slot = cache.GetSlot(cache.GetClient(clientName, options.Get(clientName)), tokenOptions);
+        return (await BearerTokenHandler.TokenForAsync(slot, tokenOptions.ForceRenewal, cancellationToken).ConfigureAwait(false)).Token;
+    }
+
     public ValueTask<AccessToken> GetTokenAsync(string clientName, CancellationToken cancellationToken = default)
     {
         var slot = Slot(clientName);

@@ -24,6 +24,8 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
     private readonly AuthorityMetadataCache _discovery;
     private readonly IRefreshTokenStore _refreshTokens;
     private readonly AuthenticationHeaderValue? _basicCredentials;
+    private const string TenantPlaceholder = "%7Btenant%7D"; // "{tenant}" as Uri escapes it
+
     private string _endpointForMessages;
     private readonly Lock _keyGate = new();
     private AssertionSigningKey? _signingKey;
@@ -108,7 +110,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
         }
 
         var key = new StringBuilder(OAuthNames.Of(TokenGrantType.ClientCredentials)).Append(' ')
-            .Append(_settings.TokenEndpoint is { } endpoint ? endpoint.AbsoluteUri : "authority=" + _settings.Authority!.AbsoluteUri)
+            .Append(_settings.TokenEndpoint is { } endpoint ? TenantEndpoint(endpoint, context).AbsoluteUri : "authority=" + _settings.Authority!.AbsoluteUri)
             .Append(" client_id=").Append(Uri.EscapeDataString(_settings.ClientId))
             .Append(" auth=").Append(_settings.Authentication)
             .Append(" scope=").Append(Uri.EscapeDataString(string.Join(' ', context.Scopes)));
@@ -137,12 +139,55 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
         return key.ToString();
     }
 
+    /// <inheritdoc/>
+    public string? GetIdentityProvider(TokenRequestContext context) =>
+        (_settings.TokenEndpoint ?? _settings.Authority!).GetLeftPart(UriPartial.Authority);
+
+    /// <summary>
+    /// The token endpoint for <paramref name="context"/>'s tenant: a request's tenant replaces <c>{tenant}</c> in the
+    /// configured endpoint's path (the tenant's characters are checked when set, so it cannot leave the path segment).
+    /// </summary>
+    /// <exception cref="TokenAcquisitionException">A tenant for an endpoint without the placeholder, or none for one with it.</exception>
+    private static Uri TenantEndpoint(Uri configured, TokenRequestContext context)
+    {
+        var uri = configured.AbsoluteUri;
+        var at = uri.IndexOf(TenantPlaceholder, StringComparison.OrdinalIgnoreCase);
+        if (at < 0)
+        {
+            RefuseTenant(context, "its TokenEndpoint has no {tenant} placeholder");
+            return configured;
+        }
+
+        if (context.Tenant is not { } tenant)
+        {
+            throw new TokenAcquisitionException(
+                context.ClientName,
+                TokenFailureKind.Credential,
+                $"Client '{context.ClientName}' cannot request a token: its TokenEndpoint has a {{tenant}} placeholder and the request named no tenant (RequestTokenOptions.Tenant).",
+                isTransient: false);
+        }
+
+        return new Uri(string.Concat(uri.AsSpan(0, at), tenant, uri.AsSpan(at + TenantPlaceholder.Length)));
+    }
+
+    private static void RefuseTenant(TokenRequestContext context, string because)
+    {
+        if (context.Tenant is not null)
+        {
+            throw new TokenAcquisitionException(
+                context.ClientName,
+                TokenFailureKind.Credential,
+                $"Client '{context.ClientName}' cannot request a token for tenant '{context.Tenant}': {because}. Put {{tenant}} in the TokenEndpoint's path, or use a token source that knows tenants (UseMicrosoftIdentityClient).",
+                isTransient: false);
+        }
+    }
+
     /// <summary>One attempt: send, read at most the cap, interpret. Every failure is a <see cref="TokenAcquisitionException"/>.</summary>
     private async Task<AccessToken> RequestOnceAsync(TokenRequestContext context, CancellationToken cancellationToken)
     {
         var clientName = context.ClientName;
         TokenRequestActivity.AttemptStarted();
-        var (endpoint, discovered) = await ResolveEndpointAsync(clientName, cancellationToken).ConfigureAwait(false);
+        var (endpoint, discovered) = await ResolveEndpointAsync(context, cancellationToken).ConfigureAwait(false);
         var refreshToken = _settings.Grant == TokenGrantType.RefreshToken ? await CurrentRefreshTokenAsync(clientName, cancellationToken).ConfigureAwait(false) : null;
 
         // RFC 9449 §8: a server that demands a nonce answers use_dpop_nonce with one; the request is sent once more
@@ -229,12 +274,15 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
     /// The configured token endpoint, or the one the authority's discovery document names, checked against the client
     /// authentication it accepts.
     /// </summary>
-    private async Task<(Uri Endpoint, AuthorityMetadata? Discovered)> ResolveEndpointAsync(string clientName, CancellationToken cancellationToken)
+    private async Task<(Uri Endpoint, AuthorityMetadata? Discovered)> ResolveEndpointAsync(TokenRequestContext context, CancellationToken cancellationToken)
     {
+        var clientName = context.ClientName;
         if (_settings.TokenEndpoint is { } configured)
         {
-            return (configured, null);
+            return (TenantEndpoint(configured, context), null);
         }
+
+        RefuseTenant(context, "it reads its token endpoint from its Authority's discovery document, as is");
 
         var metadata = await _discovery.GetAsync(_settings.Authority!, clientName, cancellationToken).ConfigureAwait(false);
         _endpointForMessages = metadata.TokenEndpoint.GetLeftPart(UriPartial.Path);

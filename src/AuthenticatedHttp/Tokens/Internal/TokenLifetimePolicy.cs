@@ -15,7 +15,6 @@ internal sealed class TokenLifetimePolicy(TimeSpan refreshBeforeExpiry, TimeSpan
     {
         var lifetime = token.Lifetime;
         var window = Min(RefreshBeforeExpiry, lifetime / 2);
-        var margin = Min(ExpirySafetyMargin, lifetime / 10);
         // Jitter only ever refreshes earlier, within a tenth of the window, so a fleet spreads out without risking expiry.
         var refreshAt = token.ExpiresAt - window - jitter.Next(window / 10);
 
@@ -25,12 +24,15 @@ internal sealed class TokenLifetimePolicy(TimeSpan refreshBeforeExpiry, TimeSpan
         {
             refreshAt = advised;
         }
-        var usableUntil = token.ExpiresAt - margin;
+        var usableUntil = UsableUntil(token);
 
         // Validation keeps RefreshBeforeExpiry above ExpirySafetyMargin; should a window still end up inside the margin,
         // the token must not stay fresh (served with no clock check) past its last usable moment.
         return new CachedToken(token, refreshAt < usableUntil ? refreshAt : usableUntil, usableUntil) { DPoP = dpop };
     }
+
+    /// <summary>The token's last usable moment: ExpiresAt − min(ExpirySafetyMargin, L/10).</summary>
+    public DateTimeOffset UsableUntil(AccessToken token) => token.ExpiresAt - Min(ExpirySafetyMargin, token.Lifetime / 10);
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

@@ -6,6 +6,12 @@ using Microsoft.Extensions.Logging;
 
 namespace AuthenticatedHttp.Tokens.Internal;
 
+/// <summary>What a slot shares beyond itself: its identity provider's cool-down, and its token with a fleet.</summary>
+/// <param name="IdentityProvider">The gate of the identity provider its source asks, or null.</param>
+/// <param name="Fleet">The fleet coordinator, or null.</param>
+/// <param name="FleetKey">The key under which the fleet shares its token: the source's cache key; null for none.</param>
+internal readonly record struct SlotSharing(IdentityProviderGate? IdentityProvider, FleetCoordinator? Fleet, string? FleetKey);
+
 /// <summary>
 /// The token state of one cache key: the current token, its phase timer, and the one in-flight token request.
 /// </summary>
@@ -32,6 +38,10 @@ internal sealed class TokenSlot : IDisposable
     private readonly TimeSpan _renewalCoolDown;
     private readonly ILogger _logger;
     private readonly AuthenticatedHttpMetrics _metrics;
+    private readonly IdentityProviderGate? _identityProvider;
+    private readonly FleetCoordinator? _fleet;
+    private readonly string? _fleetKey;
+    private readonly CancellationTokenSource _lifetime = new();
     private readonly Lock _gate = new();
     private CachedToken? _current;
     private TaskCompletionSource<CachedToken>? _refresh;
@@ -47,8 +57,10 @@ internal sealed class TokenSlot : IDisposable
     private int _backgroundRefreshes;
     private bool _disposed;
 
-    public TokenSlot(ITokenSource source, TokenParameters parameters, TokenLifetimePolicy policy, TokenSlotLimits limits, TimeProvider time, ILogger logger, AuthenticatedHttpMetrics metrics)
+    public TokenSlot(ITokenSource source, TokenParameters parameters, TokenLifetimePolicy policy, TokenSlotLimits limits, TimeProvider time, ILogger logger, AuthenticatedHttpMetrics metrics, SlotSharing sharing = default)
     {
+        _identityProvider = sharing.IdentityProvider;
+        (_fleet, _fleetKey) = sharing.FleetKey is null ? (null, null) : (sharing.Fleet, sharing.FleetKey);
         _source = source;
         _parameters = parameters;
         _policy = policy;
@@ -68,6 +80,18 @@ internal sealed class TokenSlot : IDisposable
 
     /// <summary>The least time between two retirements of a rejected token (see <see cref="Retire"/>).</summary>
     public TimeSpan RenewalCoolDown => _renewalCoolDown;
+
+    /// <summary>The key of a per-request slot in the token cache (null for a client's own slot).</summary>
+    internal string? CacheKey { get; init; }
+
+    /// <summary>The token cache's use epoch in which this slot was last marked used (the cache's to read and write).</summary>
+    internal long TouchedEpoch;
+
+    /// <summary>Whether the token cache evicted this slot: its timer is stopped, and the next request looks again.</summary>
+    public bool IsEvicted => Volatile.Read(ref _disposed);
+
+    /// <summary>The client that created this slot: the metric tag of its per-request tokens.</summary>
+    public string? Owner => Volatile.Read(ref _owner);
 
     /// <summary>The clients sharing this slot, for messages: "orders" or "orders, billing".</summary>
     public string ClientNames => Volatile.Read(ref _clientNames);
@@ -228,13 +252,24 @@ internal sealed class TokenSlot : IDisposable
         }
     }
 
+    /// <summary>
+    /// Stops the slot (evicted from the token cache, or the cache disposed): its timer, and a background refresh in
+    /// flight, which nobody awaits. A token request callers wait for completes for them, and is not scheduled.
+    /// </summary>
     public void Dispose()
     {
         lock (_gate)
         {
-            _disposed = true;
+            if (_disposed)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _disposed, true);
             _phaseTimer?.Dispose();
         }
+
+        _lifetime.Cancel();
     }
 
     /// <summary>Starts one background refresh of <paramref name="stale"/>, unless one runs, it was replaced, or a backoff holds.</summary>
@@ -336,27 +371,27 @@ internal sealed class TokenSlot : IDisposable
     {
         var clientNames = ClientNames;
         var source = Source; // a reload may replace it meanwhile; this request, and its messages, use this one
+        var (probe, refusal) = await AdmitAsync(clientNames, background).ConfigureAwait(false);
+        if (refusal is not null)
+        {
+            Refuse(refresh, refusal, background);
+            return;
+        }
+
         var started = _time.GetTimestamp();
         Activity? activity = null;
         try
         {
             // Linked to the caller's span; the token endpoint's HTTP span becomes this span's child.
             activity = TokenRequestActivity.Start(clientNames, background);
-            AccessToken token;
-            using (var timeout = new CancellationTokenSource(_requestTimeout, _time))
-            {
-                try
-                {
-                    token = await source.RequestTokenAsync(_parameters.ToContext(clientNames, rejected, claims), timeout.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
-                {
-                    throw new TokenAcquisitionException(
-                        clientNames, TokenFailureKind.Timeout,
-                        $"Client '{clientNames}' could not obtain an access token: the token request did not complete within {_requestTimeout.TotalSeconds:0.###} s (TokenRequestTimeout). This is transient; a later attempt may succeed.",
-                        isTransient: true, innerException: ex);
-                }
-            }
+            var held = background ? Volatile.Read(ref _current)?.Token : null;
+            var context = _parameters.ToContext(clientNames, rejected, claims, held);
+            var token = _fleet is { } fleet && claims is null
+                ? await fleet.AcquireAsync(
+                    _fleetKey!,
+                    new FleetRequest(clientNames, held, rejected, _requestTimeout + TimeSpan.FromSeconds(1), _policy),
+                    () => RequestAsync(source, context, clientNames, background)).ConfigureAwait(false)
+                : await RequestAsync(source, context, clientNames, background).ConfigureAwait(false);
 
             // A source may be the user's own: what it returns must fit the header as is, or no request is sent with it.
             if (token is null || !TokenSyntax.IsB64Token(token.Value) || !TokenSyntax.IsToken(token.Scheme))
@@ -375,24 +410,26 @@ internal sealed class TokenSlot : IDisposable
                     isTransient: false);
             }
 
+            _identityProvider?.Report(probe, failure: null, background, TimeSpan.Zero, _time.GetUtcNow());
+
             // A source with a cache of its own (a managed identity endpoint, a sidecar) may answer a background refresh
             // with the token already held. Replacing it with itself would leave it stale, and the next request would
             // ask again at once: wait as after a failed refresh instead, and keep serving it.
-            if (background && Volatile.Read(ref _current) is { } held && string.Equals(held.Token.Value, token.Value, StringComparison.Ordinal))
+            if (background && Volatile.Read(ref _current) is { } same && string.Equals(same.Token.Value, token.Value, StringComparison.Ordinal))
             {
                 TimeSpan retryIn;
                 lock (_gate)
                 {
                     var now = _time.GetUtcNow();
                     Volatile.Write(ref _refresh, null);
-                    retryIn = BackgroundRetryDelay(++_backgroundFailures, TimeSpan.Zero, held, now);
+                    retryIn = BackgroundRetryDelay(++_backgroundFailures, TimeSpan.Zero, same, now);
                     Volatile.Write(ref _backgroundRetryNotBeforeTicks, (now + retryIn).UtcTicks);
                 }
 
                 Log.SameTokenReturned(_logger, clientNames, source.GetType().Name, retryIn);
                 _metrics.TokenRequestCompleted(clientNames, background, failure: null, _time.GetElapsedTime(started));
                 TokenRequestActivity.Succeeded(activity);
-                refresh.TrySetResult(held);
+                refresh.TrySetResult(same);
                 return;
             }
 
@@ -420,23 +457,27 @@ internal sealed class TokenSlot : IDisposable
                 $"Client '{clientNames}' could not obtain an access token: the token request failed with {ex.GetType().Name}.",
                 isTransient: true, innerException: ex);
             TimeSpan? retryIn = null;
+            var hold = TimeSpan.Zero;
             var serverWait = failure.RetryAfter is { } retryAfter ? (retryAfter < MaxRetryAfter ? retryAfter : MaxRetryAfter) : TimeSpan.Zero;
+            var now = _time.GetUtcNow();
             lock (_gate)
             {
-                var now = _time.GetUtcNow();
                 Volatile.Write(ref _refresh, null);
                 if (background)
                 {
-                    retryIn = BackgroundRetryDelay(++_backgroundFailures, serverWait, _current, now);
-                    Volatile.Write(ref _backgroundRetryNotBeforeTicks, (now + retryIn.Value).UtcTicks);
+                    hold = BackgroundRetryDelay(++_backgroundFailures, serverWait, _current, now);
+                    retryIn = hold;
+                    Volatile.Write(ref _backgroundRetryNotBeforeTicks, (now + hold).UtcTicks);
                 }
                 else if (_failureCoolDown > TimeSpan.Zero)
                 {
+                    hold = Max(_failureCoolDown, serverWait);
                     _failedRefresh = refresh.Task;
-                    _coolDownUntil = now + Max(_failureCoolDown, serverWait);
+                    _coolDownUntil = now + hold;
                 }
             }
 
+            _identityProvider?.Report(probe, failure, background, hold, now);
             if (retryIn is { } delay)
             {
                 Log.BackgroundRefreshFailed(_logger, failure, clientNames, failure.Kind, failure.Error, delay);
@@ -451,6 +492,94 @@ internal sealed class TokenSlot : IDisposable
             refresh.TrySetException(failure);
             _ = refresh.Task.Exception; // observed: a background failure may have no waiter
         }
+    }
+
+    /// <summary>One call of the source, bounded by TokenRequestTimeout (and, for a background refresh, by the slot's life).</summary>
+    private async Task<AccessToken> RequestAsync(ITokenSource source, TokenRequestContext context, string clientNames, bool background)
+    {
+        using var timeout = new CancellationTokenSource(_requestTimeout, _time);
+        using var stopped = background ? CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _lifetime.Token) : null;
+        try
+        {
+            return await source.RequestTokenAsync(context, (stopped ?? timeout).Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when ((stopped ?? timeout).IsCancellationRequested)
+        {
+            throw new TokenAcquisitionException(
+                clientNames, TokenFailureKind.Timeout,
+                !timeout.IsCancellationRequested
+                    ? $"Client '{clientNames}' stopped a background token refresh: its token left the cache."
+                    : $"Client '{clientNames}' could not obtain an access token: the token request did not complete within {_requestTimeout.TotalSeconds:0.###} s (TokenRequestTimeout). This is transient; a later attempt may succeed.",
+                isTransient: true, innerException: ex);
+        }
+    }
+
+    /// <summary>
+    /// Asks the identity provider's gate whether this slot may ask now: yes; yes as the probe; or no, with the failure
+    /// that holds it. A request of another slot being the probe is waited for, within TokenRequestTimeout.
+    /// </summary>
+    private async Task<(bool Probe, TokenAcquisitionException? Refusal)> AdmitAsync(string clientNames, bool background)
+    {
+        if (_identityProvider is not { } gate)
+        {
+            return (false, null);
+        }
+
+        var giveUpAt = _time.GetUtcNow() + _requestTimeout;
+        while (true)
+        {
+            var now = _time.GetUtcNow();
+            var admission = gate.Admit(background, now);
+            switch (admission.Kind)
+            {
+                case IdentityProviderGate.AdmissionKind.Go:
+                    return (false, null);
+                case IdentityProviderGate.AdmissionKind.Probe:
+                    return (true, null);
+                case IdentityProviderGate.AdmissionKind.Wait when now < giveUpAt:
+                    try
+                    {
+                        await admission.Probe!.WaitAsync(giveUpAt - now, _time).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException)
+                    {
+                        // Asked again below: the probe is still out, so this caller is refused.
+                    }
+
+                    continue;
+                default:
+                    var failure = admission.Failure!;
+                    Log.IdentityProviderCoolingDown(_logger, clientNames, gate.IdentityProvider, failure.Kind, admission.HeldUntil);
+                    return (false, new TokenAcquisitionException(
+                        clientNames,
+                        failure.Kind,
+                        $"Client '{clientNames}' did not ask {gate.IdentityProvider} for a token: it failed for a client sharing it ({failure.Kind}{(failure.Error is null ? string.Empty : ", " + failure.Error)}) and is cooling down until {admission.HeldUntil:O}; every token from it waits, and the first request after that finds out whether it is back. This is transient.",
+                        isTransient: true,
+                        statusCode: failure.StatusCode,
+                        error: failure.Error,
+                        retryAfter: admission.HeldUntil > now ? admission.HeldUntil - now : null,
+                        innerException: failure));
+            }
+        }
+    }
+
+    /// <summary>Ends a token request the identity provider's gate refused: no request was made, nothing is counted as one.</summary>
+    private void Refuse(TaskCompletionSource<CachedToken> refresh, TokenAcquisitionException refusal, bool background)
+    {
+        lock (_gate)
+        {
+            Volatile.Write(ref _refresh, null);
+            if (background)
+            {
+                // Keep serving the held token and look again when the hold ends, not on every request.
+                _backgroundFailures = Math.Max(_backgroundFailures, 1);
+                var retryAt = _time.GetUtcNow() + (refusal.RetryAfter ?? FirstBackgroundRetryDelay);
+                Volatile.Write(ref _backgroundRetryNotBeforeTicks, retryAt.UtcTicks);
+            }
+        }
+
+        refresh.TrySetException(refusal);
+        _ = refresh.Task.Exception;
     }
 
     /// <summary>
