@@ -17,7 +17,7 @@ public sealed class AuthenticatedHttpCacheOptions
 
     /// <summary>
     /// Gets or sets how long a per-request token stays cached without a request using it (default 1 hour; 1 second to
-    /// 365 days). Use is noticed to within an eighth of this time.
+    /// 365 days). Use is noticed to within an eighth of this time (at most an hour).
     /// </summary>
     public TimeSpan IdleExpiry { get; set; } = TimeSpan.FromHours(1);
 }

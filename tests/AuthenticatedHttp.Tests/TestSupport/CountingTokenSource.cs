@@ -14,6 +14,11 @@ internal sealed class CountingTokenSource(TimeProvider time, TimeSpan lifetime, 
     /// <summary>Requests made, all parameters together.</summary>
     public int Requests => Volatile.Read(ref _requests);
 
+    private int _cancelled;
+
+    /// <summary>Requests whose cancellation token was cancelled while they were held.</summary>
+    public int Cancelled => Volatile.Read(ref _cancelled);
+
     /// <summary>Requests made per tenant (null tenant: "-").</summary>
     public ConcurrentDictionary<string, int> RequestsPerTenant { get; } = new();
 
@@ -56,7 +61,15 @@ internal sealed class CountingTokenSource(TimeProvider time, TimeSpan lifetime, 
         Contexts.Enqueue(context);
         if (Hold is { } hold)
         {
-            await hold.Task.WaitAsync(cancellationToken);
+            try
+            {
+                await hold.Task.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Interlocked.Increment(ref _cancelled);
+                throw;
+            }
         }
 
         if (Failure?.Invoke(context) is { } failure)

@@ -30,6 +30,11 @@ namespace AuthenticatedHttp.Tokens.Internal;
 /// </remarks>
 internal sealed class TokenCache : IDisposable
 {
+    private static readonly TimeSpan MaxEpoch = TimeSpan.FromHours(1);
+
+    // The share of the per-request slots a full cache evicts at once (the memory cache's own default).
+    private const double CompactionShare = 0.05;
+
     private readonly IServiceProvider _services;
     private readonly IHttpClientFactory _httpClientFactory;
     private readonly TimeProvider _time;
@@ -70,12 +75,15 @@ internal sealed class TokenCache : IDisposable
         _logger = loggerFactory.CreateLogger("AuthenticatedHttp.TokenCache");
         _fleet = services.GetService<ITokenFleet>() is { } fleet ? new FleetCoordinator(fleet, time, _logger, metrics) : null;
 
-        var epoch = _limits.IdleExpiry / 8;
+        // Use is noticed to within an eighth of the idle expiry, and at least hourly (a timer step stays far below the
+        // 49.7 days a real timer accepts).
+        var epoch = _limits.IdleExpiry / 8 < MaxEpoch ? _limits.IdleExpiry / 8 : MaxEpoch;
         _requestSlots = new MemoryCache(new MemoryCacheOptions
         {
             SizeLimit = _limits.SizeLimit,
             Clock = new TimeProviderClock(time),
             ExpirationScanFrequency = epoch,
+            CompactionPercentage = CompactionShare,
         });
         _epochTimer = time.CreateTimer(static state => ((TokenCache)state!).NextEpoch(), this, epoch, epoch);
         metrics.ObserveSlots(() => _slots.Count + _requestSlots.Count);
@@ -180,20 +188,19 @@ internal sealed class TokenCache : IDisposable
                 if (!_requestSlots.TryGetValue(key, out slot) || slot!.IsEvicted)
                 {
                     slot = CreateSlot(client.Source, parameters, client.Options, context, shared, key);
-                    using (var entry = _requestSlots.CreateEntry(key))
-                    {
-                        entry.Value = slot;
-                        entry.Size = 1;
-                        entry.SlidingExpiration = _limits.IdleExpiry;
-                        entry.RegisterPostEvictionCallback(static (_, value, reason, state) => ((TokenCache)state!).Evicted((TokenSlot)value!, reason), this);
-                    }
 
-                    // Over SizeLimit the cache refuses a new entry until its compaction ran: such a slot serves the
-                    // requests that found it, and is disposed at once so that nothing outlives it unseen.
-                    if (!_requestSlots.TryGetValue(key, out TokenSlot? admitted) || !ReferenceEquals(admitted, slot))
+                    // Full, the memory cache refuses a new entry and only schedules a compaction: here the least
+                    // recently used make room at once (at least one), so a new tenant's token is kept rather than lost.
+                    if (!TryAdmit(key, slot))
                     {
-                        slot.Dispose();
-                        _metrics.Evicted(client.Name, TelemetryTags.Capacity);
+                        _requestSlots.Compact(Math.Min(1, Math.Max(CompactionShare, 1.5 / Math.Max(1, _requestSlots.Count)))); // (int)(count × share) ≥ 1
+                        if (!TryAdmit(key, slot))
+                        {
+                            // Still refused (another thread filled the room): the slot serves the requests that found
+                            // it and is disposed at once, so nothing outlives it unseen.
+                            slot.Dispose();
+                            _metrics.Evicted(client.Name, TelemetryTags.Capacity);
+                        }
                     }
                 }
             }
@@ -203,6 +210,21 @@ internal sealed class TokenCache : IDisposable
         slot.UseSource(client.Name, client.Source);
         slot.TouchedEpoch = Volatile.Read(ref _epoch);
         return slot;
+    }
+
+    /// <summary>Puts <paramref name="slot"/> in the memory cache; false when the cache refused it (full).</summary>
+    private bool TryAdmit(string key, TokenSlot slot)
+    {
+        var admission = new Admission(this, slot);
+        using (var entry = _requestSlots.CreateEntry(key))
+        {
+            entry.Value = slot;
+            entry.Size = 1;
+            entry.SlidingExpiration = _limits.IdleExpiry;
+            entry.RegisterPostEvictionCallback(static (_, _, reason, state) => ((Admission)state!).Evicted(reason), admission);
+        }
+
+        return _requestSlots.TryGetValue(key, out TokenSlot? found) && ReferenceEquals(found, slot) && admission.Confirm();
     }
 
     private void MarkUsed(TokenSlot slot)
@@ -264,6 +286,30 @@ internal sealed class TokenCache : IDisposable
     {
         CacheKey = cacheKey,
     };
+
+    /// <summary>
+    /// One attempt to put a slot in the memory cache. A full cache refuses the entry and still calls its eviction
+    /// callback (reason Capacity); only an entry known to be admitted disposes its slot when it leaves.
+    /// </summary>
+    private sealed class Admission(TokenCache cache, TokenSlot slot)
+    {
+        private const int Pending = 0;
+        private const int Admitted = 1;
+        private const int Gone = 2;
+        private int _state;
+
+        /// <summary>Marks the entry admitted; false if it already left (the caller then treats it as refused).</summary>
+        public bool Confirm() => Interlocked.CompareExchange(ref _state, Admitted, Pending) == Pending;
+
+        public void Evicted(EvictionReason reason)
+        {
+            // Pending: refused, or gone before the admission was confirmed; the admitting thread sees Gone and decides.
+            if (Interlocked.CompareExchange(ref _state, Gone, Pending) == Admitted)
+            {
+                cache.Evicted(slot, reason);
+            }
+        }
+    }
 
     /// <summary>The key of a client whose source names no shared key: never shared.</summary>
     private sealed record OwnSourceKey(string ClientName);
