@@ -73,4 +73,7 @@ internal static partial class Log
 
     [LoggerMessage(22, LogLevel.Debug, "Client '{ClientName}': a per-request token was evicted from the cache ({Reason}).", EventName = "TokenEvicted")]
     public static partial void TokenEvicted(ILogger logger, string clientName, string reason);
+
+    [LoggerMessage(23, LogLevel.Warning, "Client '{ClientName}': the refresh token store ({Store}) could not be read; the refresh token in memory is used.", EventName = "RefreshTokenStoreUnreadable")]
+    public static partial void RefreshTokenStoreUnreadable(ILogger logger, Exception exception, string clientName, string store);
 }

@@ -85,10 +85,14 @@ internal sealed class InMemoryTokenFleet(TimeProvider time) : ITokenFleet
         }
     }
 
+    /// <summary>Completed when a call starts hanging on <see cref="Hang"/>.</summary>
+    public TaskCompletionSource Hanging { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     private async Task Misbehave()
     {
         if (Hang is { } hang)
         {
+            Hanging.TrySetResult();
             await hang.Task;
         }
 

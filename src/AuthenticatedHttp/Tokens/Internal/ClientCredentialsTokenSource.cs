@@ -35,6 +35,7 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
     // token in use (null until read from the store or the configuration), and the last one the server refused.
     private string? _refreshToken;
     private string? _refusedRefreshToken;
+    private string? _storedRefreshToken; // what the store held when this source last read or wrote it
 
     // DPoP (RFC 9449): the key this source's tokens are bound to, and the authorization server's nonce (§8), kept
     // apart from the resource servers' (§9) even when both share an origin: each issues its own.
@@ -138,6 +139,16 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
 
         return key.ToString();
     }
+
+    /// <summary>
+    /// The key under which a fleet (Redis) shares this client's refresh_token-grant tokens: the processes of one
+    /// service share its configuration, so the client name with the grant, endpoint, client id and parameters names
+    /// one chain of refresh tokens. Not a cache key: two clients of one process keep their own tokens. Null for
+    /// other grants, whose cache key serves.
+    /// </summary>
+    public string? GetFleetKey(TokenRequestContext context) =>
+        _settings.Grant != TokenGrantType.RefreshToken ? null
+        : string.Join(' ', OAuthNames.Of(TokenGrantType.RefreshToken), (_settings.TokenEndpoint ?? _settings.Authority!).AbsoluteUri, "client_id=" + Uri.EscapeDataString(_settings.ClientId), "client=" + Uri.EscapeDataString(context.ClientName), "scope=" + Uri.EscapeDataString(string.Join(' ', context.Scopes)), "resource=" + Uri.EscapeDataString(context.Resource ?? string.Empty));
 
     /// <inheritdoc/>
     public string? GetIdentityProvider(TokenRequestContext context) =>
@@ -305,12 +316,22 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
     /// </summary>
     private async Task<string> CurrentRefreshTokenAsync(string clientName, CancellationToken cancellationToken)
     {
+        var stored = await StoredRefreshTokenAsync(clientName, cancellationToken).ConfigureAwait(false);
         if (_refreshToken is { } current)
         {
-            return current;
+            // A store shared by a fleet (Redis) holds what another process rotated to since this one last looked: the
+            // token in memory is then spent, and the store's is the one to use. The store unchanged since then (or
+            // unreadable) leaves the token in memory, which may be newer than a store write that failed.
+            if (!string.IsNullOrEmpty(stored) && stored != _storedRefreshToken && stored != _refusedRefreshToken)
+            {
+                (_refreshToken, _storedRefreshToken) = (stored, stored);
+            }
+
+            return _refreshToken;
         }
 
-        string?[] candidates = [await _refreshTokens.GetAsync(clientName, cancellationToken).ConfigureAwait(false), _settings.RefreshToken];
+        _storedRefreshToken = stored;
+        string?[] candidates = [stored, _settings.RefreshToken];
         return _refreshToken = candidates.FirstOrDefault(t => !string.IsNullOrEmpty(t) && t != _refusedRefreshToken)
             ?? candidates.FirstOrDefault(t => !string.IsNullOrEmpty(t))
             ?? throw new TokenAcquisitionException(
@@ -320,16 +341,32 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
             isTransient: false);
     }
 
-    /// <summary>
-    /// The old refresh token is spent the moment the server answered: the rotated one replaces it in memory first, so
-    /// nothing can send the old one again, then in the store. A store that fails costs a restart, not this token.
-    /// </summary>
+    /// <summary>The store's refresh token; null when it has none or cannot be read (logged: the one in memory serves).</summary>
+    private async Task<string?> StoredRefreshTokenAsync(string clientName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _refreshTokens.GetAsync(clientName, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            if (_refreshToken is null)
+            {
+                throw; // nothing in memory to fall back on: the request fails, transient, and is tried again
+            }
+
+            Log.RefreshTokenStoreUnreadable(_logger, ex, clientName, _refreshTokens.GetType().Name);
+            return null;
+        }
+    }
+
     private async Task KeepRotatedRefreshTokenAsync(string clientName, string rotated)
     {
         _refreshToken = rotated;
         try
         {
             await _refreshTokens.SetAsync(clientName, rotated, CancellationToken.None).ConfigureAwait(false);
+            _storedRefreshToken = rotated;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

@@ -45,7 +45,7 @@ internal sealed class FleetCoordinator(ITokenFleet fleet, TimeProvider time, ILo
         if (!fleet.IsAvailable || time.GetUtcNow().UtcTicks < Volatile.Read(ref _skipUntilTicks))
         {
             metrics.FleetOutcome(request.ClientNames, TelemetryTags.FleetUnavailable);
-            return await fetch().ConfigureAwait(false);
+            return await Alone(request, fetch, "is unavailable").ConfigureAwait(false);
         }
 
         ITokenFleetLease? lease = null;
@@ -80,7 +80,7 @@ internal sealed class FleetCoordinator(ITokenFleet fleet, TimeProvider time, ILo
                 {
                     Log.FleetWaitEnded(logger, request.ClientNames, fleet.Name, request.LeaseDuration);
                     metrics.FleetOutcome(request.ClientNames, TelemetryTags.FleetWaitEnded);
-                    return await fetch().ConfigureAwait(false);
+                    return await Alone(request, fetch, "had another process hold the refresh lease past its end").ConfigureAwait(false);
                 }
 
                 using var wait = new CancellationTokenSource(left < PollInterval ? left : PollInterval, time);
@@ -102,7 +102,7 @@ internal sealed class FleetCoordinator(ITokenFleet fleet, TimeProvider time, ILo
                 await Release(lease).ConfigureAwait(false);
             }
 
-            return await fetch().ConfigureAwait(false);
+            return await Alone(request, fetch, "failed").ConfigureAwait(false);
         }
 
         // This process holds the lease: it asks, and publishes what it got.
@@ -126,6 +126,18 @@ internal sealed class FleetCoordinator(ITokenFleet fleet, TimeProvider time, ILo
             await Release(lease).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Asks the identity provider without the fleet; but a refresh token is never used without the lease: processes
+    /// that each used the same one would have the server see a replay and revoke the whole chain. Such a client keeps
+    /// serving its token while it is usable, and fails transiently after, until the store is back.
+    /// </summary>
+    private Task<AccessToken> Alone(FleetRequest request, Func<Task<AccessToken>> fetch, string why) =>
+        !request.LeaseRequired ? fetch() : Task.FromException<AccessToken>(new TokenAcquisitionException(
+            request.ClientNames,
+            TokenFailureKind.NetworkError,
+            $"Client '{request.ClientNames}' did not use its refresh token: the fleet's token store ({fleet.Name}) {why}, and a refresh token shared by a fleet is used only under the store's lease, or another process could replay it and the server revoke them all. This is transient: it is tried again when the store is back.",
+            isTransient: true));
 
     private async Task Release(ITokenFleetLease lease)
     {
@@ -156,7 +168,8 @@ internal sealed class FleetCoordinator(ITokenFleet fleet, TimeProvider time, ILo
 /// <param name="Rejected">The token an API rejected, when a 401 forced the request.</param>
 /// <param name="LeaseDuration">How long a lease holder may take: the slot's TokenRequestTimeout and a second.</param>
 /// <param name="Policy">The slot's lifetime policy, for a token's last usable moment.</param>
-internal sealed record FleetRequest(string ClientNames, AccessToken? Held, AccessToken? Rejected, TimeSpan LeaseDuration, TokenLifetimePolicy Policy)
+/// <param name="LeaseRequired">The source uses a rotating refresh token: never ask without the lease.</param>
+internal sealed record FleetRequest(string ClientNames, AccessToken? Held, AccessToken? Rejected, TimeSpan LeaseDuration, TokenLifetimePolicy Policy, bool LeaseRequired = false)
 {
     public DateTimeOffset UsableUntil(AccessToken token) => Policy.UsableUntil(token);
 

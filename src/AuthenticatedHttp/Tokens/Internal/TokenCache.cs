@@ -126,7 +126,7 @@ internal sealed class TokenCache : IDisposable
         object key = (object?)shared ?? new OwnSourceKey(clientName);
 
         // A race may build a slot twice; the loser has no timer and no request yet, so dropping it costs nothing.
-        var slot = _slots.GetOrAdd(key, _ => CreateSlot(source, parameters, options, context, shared, cacheKey: null));
+        var slot = _slots.GetOrAdd(key, _ => CreateSlot(source, parameters, options, context, shared, cacheKey: null, (source as ClientCredentialsTokenSource)?.GetFleetKey(context)));
         slot.AddClientName(clientName);
         slot.UseSource(clientName, source);
         var client = new ClientTokens(clientName, options, source, parameters, slot);
@@ -271,7 +271,7 @@ internal sealed class TokenCache : IDisposable
     }
 
     // A slot keeps the timing options of the client that created it; clients sharing it share one token.
-    private TokenSlot CreateSlot(ITokenSource source, TokenParameters parameters, AuthenticatedHttpClientOptions options, TokenRequestContext context, string? sharedKey, string? cacheKey) => new(
+    private TokenSlot CreateSlot(ITokenSource source, TokenParameters parameters, AuthenticatedHttpClientOptions options, TokenRequestContext context, string? sharedKey, string? cacheKey, string? refreshChain = null) => new(
         source,
         parameters,
         new TokenLifetimePolicy(options.RefreshBeforeExpiry, options.ExpirySafetyMargin, _jitter),
@@ -282,7 +282,8 @@ internal sealed class TokenCache : IDisposable
         new SlotSharing(
             source.GetIdentityProvider(context) is { Length: > 0 } provider ? _identityProviders.For(provider) : null,
             _fleet,
-            sharedKey))
+            sharedKey ?? refreshChain,
+            FleetLeaseRequired: sharedKey is null && refreshChain is not null))
     {
         CacheKey = cacheKey,
     };

@@ -10,7 +10,8 @@ namespace AuthenticatedHttp.Tokens.Internal;
 /// <param name="IdentityProvider">The gate of the identity provider its source asks, or null.</param>
 /// <param name="Fleet">The fleet coordinator, or null.</param>
 /// <param name="FleetKey">The key under which the fleet shares its token: the source's cache key; null for none.</param>
-internal readonly record struct SlotSharing(IdentityProviderGate? IdentityProvider, FleetCoordinator? Fleet, string? FleetKey);
+/// <param name="FleetLeaseRequired">The source spends a rotating refresh token: only the fleet's lease holder may ask.</param>
+internal readonly record struct SlotSharing(IdentityProviderGate? IdentityProvider, FleetCoordinator? Fleet, string? FleetKey, bool FleetLeaseRequired = false);
 
 /// <summary>
 /// The token state of one cache key: the current token, its phase timer, and the one in-flight token request.
@@ -41,6 +42,7 @@ internal sealed class TokenSlot : IDisposable
     private readonly IdentityProviderGate? _identityProvider;
     private readonly FleetCoordinator? _fleet;
     private readonly string? _fleetKey;
+    private readonly bool _fleetLeaseRequired;
     private readonly CancellationTokenSource _lifetime = new();
     private readonly Lock _gate = new();
     private CachedToken? _current;
@@ -61,6 +63,7 @@ internal sealed class TokenSlot : IDisposable
     {
         _identityProvider = sharing.IdentityProvider;
         (_fleet, _fleetKey) = sharing.FleetKey is null ? (null, null) : (sharing.Fleet, sharing.FleetKey);
+        _fleetLeaseRequired = sharing.FleetLeaseRequired;
         _source = source;
         _parameters = parameters;
         _policy = policy;
@@ -389,7 +392,7 @@ internal sealed class TokenSlot : IDisposable
             var token = _fleet is { } fleet && claims is null
                 ? await fleet.AcquireAsync(
                     _fleetKey!,
-                    new FleetRequest(clientNames, held, rejected, _requestTimeout + TimeSpan.FromSeconds(1), _policy),
+                    new FleetRequest(clientNames, held, rejected, _requestTimeout + TimeSpan.FromSeconds(1), _policy, _fleetLeaseRequired),
                     () => RequestAsync(source, context, clientNames, background)).ConfigureAwait(false)
                 : await RequestAsync(source, context, clientNames, background).ConfigureAwait(false);
 
