@@ -77,7 +77,70 @@ public sealed class ClientCredentialsCacheKeyTests
     public void GetCacheKey_RefreshTokenGrant_HasNone_SoTheClientsTokensAreItsOwn() =>
         Assert.Equal("(own slot)", Key(o => (o.GrantType, o.RefreshToken) = (TokenGrantType.RefreshToken, "rt")));
 
-    private static string Key(Action<AuthenticatedHttpClientOptions> change)
+    [Fact]
+    public void GetCacheKey_TenantEndpoint_NamesTheTenantsEndpoint_EachTenantItsOwn()
+    {
+        Action<AuthenticatedHttpClientOptions> templated = o => o.TokenEndpoint = new Uri("https://login.example/{tenant}/oauth2/token");
+
+        var contoso = Key(templated, new RequestTokenOptions { Tenant = "contoso" });
+
+        Assert.Equal("client_credentials https://login.example/contoso/oauth2/token client_id=client auth=ClientSecretBasic scope=a%20b resource=https%3A%2F%2Fapi.example%2F", contoso);
+        Assert.NotEqual(contoso, Key(templated, new RequestTokenOptions { Tenant = "fabrikam" }));
+    }
+
+    [Fact]
+    public void GetCacheKey_TenantForAnEndpointWithoutThePlaceholder_IsRefusedNamingTheClient()
+    {
+        var ex = Assert.Throws<TokenAcquisitionException>(() => Key(_ => { }, new RequestTokenOptions { Tenant = "contoso" }));
+
+        Assert.False(ex.IsTransient);
+        Assert.Equal(TokenFailureKind.Credential, ex.Kind);
+        Assert.Contains("Client 'orders' cannot request a token for tenant 'contoso': its TokenEndpoint has no {tenant} placeholder", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GetCacheKey_TenantEndpointWithoutATenant_IsRefusedSayingSo()
+    {
+        var ex = Assert.Throws<TokenAcquisitionException>(() => Key(o => o.TokenEndpoint = new Uri("https://login.example/{tenant}/oauth2/token")));
+
+        Assert.Contains("has a {tenant} placeholder and the request named no tenant", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GetCacheKey_ExtraParameters_InNameOrder_Escaped()
+    {
+        var key = Key(_ => { }, new RequestTokenOptions { ExtraParameters = new Dictionary<string, string> { ["z"] = "1 2", ["audience"] = "a=b" } });
+
+        Assert.EndsWith(" audience=a%3Db z=1%202", key, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GetFleetKey_RefreshTokenGrant_NamesTheClientAndNoToken()
+    {
+        var options = Options(o => (o.GrantType, o.RefreshToken) = (TokenGrantType.RefreshToken, "SENTINEL-refresh-9d2"));
+        var source = Source(options);
+
+        var key = source.GetFleetKey(TokenParameters.From(options).ToContext("orders", rejected: null));
+
+        Assert.Equal("refresh_token https://idp.example/token client_id=client client=orders scope=a%20b resource=https%3A%2F%2Fapi.example%2F", key);
+        Assert.Null(Source(Options(_ => { })).GetFleetKey(TokenParameters.From(Options(_ => { })).ToContext("orders", rejected: null)));
+    }
+
+    [Fact]
+    public void GetIdentityProvider_IsTheEndpointsOrigin_WhateverTheTenant() =>
+        Assert.Equal("https://login.example", Source(Options(o => o.TokenEndpoint = new Uri("https://login.example/{tenant}/oauth2/token"))).GetIdentityProvider(null!));
+
+    private static string Key(Action<AuthenticatedHttpClientOptions> change, RequestTokenOptions? request = null)
+    {
+        var options = Options(change);
+        var parameters = TokenParameters.From(options);
+        return Source(options).GetCacheKey((request is null ? parameters : parameters.With(request)).ToContext("orders", rejected: null)) ?? "(own slot)";
+    }
+
+    private static ClientCredentialsTokenSource Source(AuthenticatedHttpClientOptions options) =>
+        new(ClientCredentialsSettings.From(options, "orders"), ResiliencePipeline.Empty, null!, null!, null!, DPoPSigners.For(options.DPoP, givenKey: null), TimeProvider.System, NullLogger.Instance);
+
+    private static AuthenticatedHttpClientOptions Options(Action<AuthenticatedHttpClientOptions> change)
     {
         var options = new AuthenticatedHttpClientOptions
         {
@@ -88,7 +151,6 @@ public sealed class ClientCredentialsCacheKeyTests
             Resource = "https://api.example/",
         };
         change(options);
-        var source = new ClientCredentialsTokenSource(ClientCredentialsSettings.From(options, "orders"), ResiliencePipeline.Empty, null!, null!, null!, DPoPSigners.For(options.DPoP, givenKey: null), TimeProvider.System, NullLogger.Instance);
-        return source.GetCacheKey(TokenParameters.From(options).ToContext("orders", rejected: null)) ?? "(own slot)";
+        return options;
     }
 }
