@@ -19,7 +19,10 @@ internal static class MsalTokenSourceFactory
         if (givenApplication is not null)
         {
             var application = givenApplication(services) ?? throw new InvalidOperationException($"The application factory given to UseMicrosoftIdentityClient for client '{clientName}' returned null.");
-            return new ConfidentialClientTokenSource(application, $"{application.Authority} (the given application)", [], cacheKey: null, assertionFile: null, time);
+            return new ConfidentialClientTokenSource(application, $"{application.Authority} (the given application)", [], cacheKey: null, assertionFile: null, time)
+            {
+                ServesTenants = Uri.TryCreate(application.Authority, UriKind.Absolute, out var authority) && MsalSettings.IsEntra(authority),
+            };
         }
 
         var problems = new List<(string Key, string Problem)>();
@@ -67,6 +70,6 @@ internal static class MsalTokenSourceFactory
         // token it ever got, per tenant and scope, with no bound (a multi-tenant service's grows without end); it starts
         // each call empty here, so MSAL keeps nothing between calls.
         built.AppTokenCache.SetBeforeAccess(static args => args.TokenCache.DeserializeMsalV3(null, shouldClearExistingCache: true));
-        return new ConfidentialClientTokenSource(built, settings.Authority!, settings.Secrets, cacheKey, assertionFile, time);
+        return new ConfidentialClientTokenSource(built, settings.Authority!, settings.Secrets, cacheKey, assertionFile, time) { ServesTenants = settings.IsEntraAuthority };
     }
 }

@@ -77,11 +77,23 @@ internal sealed class ConfidentialClientTokenSource(
     ClientAssertionFileReader? assertionFile,
     TimeProvider time) : MsalTokenSource(issuer, secrets, cacheKey, time)
 {
+    /// <summary>Whether the authority is Microsoft Entra ID's, whose tenant MSAL can replace per request (<c>WithTenantId</c>).</summary>
+    public bool ServesTenants { get; init; }
+
     protected override Task<AuthenticationResult> AcquireAsync(TokenRequestContext context, string? refuseSha256, CancellationToken cancellationToken)
     {
         var request = application.AcquireTokenForClient(Scopes(context)).WithCorrelationId(Guid.NewGuid());
         if (context.Tenant is { } tenant)
         {
+            if (!ServesTenants)
+            {
+                throw new TokenAcquisitionException(
+                    context.ClientName,
+                    TokenFailureKind.Credential,
+                    $"Client '{context.ClientName}' cannot request a token for tenant '{tenant}': MSAL replaces the tenant only of a Microsoft Entra ID authority, and this client's authority is another OpenID issuer. Not transient.",
+                    isTransient: false);
+            }
+
             request = request.WithTenantId(tenant); // the authority's tenant, for this request's token
         }
 

@@ -178,6 +178,29 @@ public sealed class MicrosoftIdentityClientConfigurationTests : IDisposable
         return path;
     }
 
+    [Fact]
+    public async Task GetSlot_PerRequestTenants_EachItsOwnKeyOnOneIdentityProvider_AndAnOpenIdIssuerRefusesATenant()
+    {
+        using var host = Host(Valid());
+        var cache = host.Services.GetRequiredService<AuthenticatedHttp.Tokens.Internal.TokenCache>();
+        var client = cache.GetClient("orders", host.Services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get("orders"));
+        var parameters = client.Parameters.With(new RequestTokenOptions { Tenant = "fabrikam.onmicrosoft.com" });
+
+        var key = client.Source.GetCacheKey(parameters.ToContext("orders", rejected: null));
+
+        Assert.EndsWith("|tenant=fabrikam.onmicrosoft.com", key, StringComparison.Ordinal);
+        Assert.NotSame(client.Slot, cache.GetSlot(client, new RequestTokenOptions { Tenant = "fabrikam.onmicrosoft.com" }));
+        Assert.Equal("https://login.microsoftonline.com", client.Source.GetIdentityProvider(parameters.ToContext("orders", rejected: null)));
+
+        var oidc = Valid();
+        oidc["Orders:Authority"] = "https://idp.example/";
+        using var other = Host(oidc);
+        var tokens = other.Services.GetRequiredService<IAccessTokenProvider>();
+        var ex = await Assert.ThrowsAsync<TokenAcquisitionException>(async () => await tokens.GetTokenAsync("orders", new RequestTokenOptions { Tenant = "fabrikam" }, TestContext.Current.CancellationToken));
+        Assert.False(ex.IsTransient);
+        Assert.Contains("MSAL replaces the tenant only of a Microsoft Entra ID authority", ex.Message, StringComparison.Ordinal);
+    }
+
     private static Dictionary<string, string?> Valid() => new()
     {
         ["Orders:BaseAddress"] = "https://api.example/",
