@@ -57,7 +57,7 @@ internal sealed class BearerTokenHandler(
             return sending;
         }
 
-        return CompleteAsync(sending, request, slot, sentTo, token, cancellationToken);
+        return CompleteAsync(sending, request, sentTo, token, cancellationToken);
     }
 
     /// <summary>
@@ -79,7 +79,7 @@ internal sealed class BearerTokenHandler(
 
         // Throws TokenAcquisitionException when the client's source cannot serve these parameters (a tenant it cannot ask).
         var slot = slotFor is null ? ownSlot : slotFor(tokenOptions);
-        var token = await TokenForAsync(slot, tokenOptions.ForceRenewal, cancellationToken).ConfigureAwait(false);
+        var token = await slot.GetTokenAsync(tokenOptions.ForceRenewal, cancellationToken).ConfigureAwait(false);
 
         var sentTo = request.RequestUri;
         var response = await SendOnceAsync(request, token, cancellationToken).ConfigureAwait(false);
@@ -99,21 +99,6 @@ internal sealed class BearerTokenHandler(
                 origin,
                 $"Client '{clientName}' refused to send {request.Method.Method} to {origin}: that origin may not receive the client's token (allowed: {destinations.AllowedList}). Add it to AllowedOrigins, or set OnDisallowedOrigin to SendWithoutToken to send such requests without a token."))
             : base.SendAsync(request, cancellationToken);
-    }
-
-    /// <summary>
-    /// The slot's token; with <paramref name="forceRenewal"/>, a new one unless the slot just obtained it. Compare-and-swap:
-    /// concurrent forced renewals of one token share one token request; within RenewalCoolDown of the last renewal there
-    /// is none, and the current token is used.
-    /// </summary>
-    internal static async ValueTask<CachedToken> TokenForAsync(TokenSlot slot, bool forceRenewal, CancellationToken cancellationToken)
-    {
-        if (!slot.TryGetToken(out var token))
-        {
-            return await slot.GetTokenAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        return forceRenewal && slot.TryRenewAsync(token, claims: null, cancellationToken) is { } renewal ? await renewal.ConfigureAwait(false) : token;
     }
 
     /// <summary>A request object can come back after a redirect or an outer retry still carrying a header set earlier.</summary>
@@ -143,12 +128,13 @@ internal sealed class BearerTokenHandler(
         return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, slot, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
     }
 
-    private async Task<HttpResponseMessage> CompleteAsync(Task<HttpResponseMessage> sending, HttpRequestMessage request, TokenSlot slot, Uri? sentTo, CachedToken token, CancellationToken cancellationToken)
+    /// <summary>The fresh path's continuation over a pending inner task: the client's own slot, one state machine box.</summary>
+    private async Task<HttpResponseMessage> CompleteAsync(Task<HttpResponseMessage> sending, HttpRequestMessage request, Uri? sentTo, CachedToken token, CancellationToken cancellationToken)
     {
         var response = await sending.ConfigureAwait(false);
 
         // The common answer returns here: calling ResendIfUnauthorizedAsync for it would allocate a second task.
-        return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, slot, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
+        return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, ownSlot, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
     }
 
     /// <summary>A DPoP-bound token's request: its proof, the one nonce resend, then the same 401 handling as Bearer.</summary>

@@ -1,5 +1,4 @@
 using AuthenticatedHttp.Diagnosis.Internal;
-using AuthenticatedHttp.Handlers.Internal;
 using Microsoft.Extensions.Options;
 
 namespace AuthenticatedHttp.Tokens.Internal;
@@ -17,7 +16,7 @@ internal sealed class AccessTokenProvider(TokenCache cache, IOptionsMonitor<Auth
 
         ArgumentException.ThrowIfNullOrEmpty(clientName);
         var slot = cache.GetSlot(cache.GetClient(clientName, options.Get(clientName)), tokenOptions);
-        return (await BearerTokenHandler.TokenForAsync(slot, tokenOptions.ForceRenewal, cancellationToken).ConfigureAwait(false)).Token;
+        return (await slot.GetTokenAsync(tokenOptions.ForceRenewal, cancellationToken).ConfigureAwait(false)).Token;
     }
 
     public ValueTask<AccessToken> GetTokenAsync(string clientName, CancellationToken cancellationToken = default)

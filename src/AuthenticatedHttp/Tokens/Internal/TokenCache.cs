@@ -207,7 +207,13 @@ internal sealed class TokenCache : IDisposable
         }
 
         slot.AddClientName(client.Name);
-        slot.UseSource(client.Name, client.Source);
+
+        // A handler built before a reload may still send for a while: its (older) source must not replace the new one.
+        if (_clients.TryGetValue(client.Name, out var current) && ReferenceEquals(current, client))
+        {
+            slot.UseSource(client.Name, client.Source);
+        }
+
         slot.TouchedEpoch = Volatile.Read(ref _epoch);
         return slot;
     }

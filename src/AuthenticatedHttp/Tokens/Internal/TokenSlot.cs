@@ -194,6 +194,22 @@ internal sealed class TokenSlot : IDisposable
     }
 
     /// <summary>
+    /// A usable token; with <paramref name="forceRenewal"/> (a request's <see cref="RequestTokenOptions.ForceRenewal"/>),
+    /// a new one unless the slot had none and just obtained it. Compare-and-swap: concurrent forced renewals of one token
+    /// share one token request; within <c>RenewalCoolDown</c> of the last renewal there is none, and the current token
+    /// is the answer.
+    /// </summary>
+    public async ValueTask<CachedToken> GetTokenAsync(bool forceRenewal, CancellationToken cancellationToken)
+    {
+        if (!TryGetToken(out var token))
+        {
+            return await GetTokenAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return forceRenewal && TryRenewAsync(token, claims: null, cancellationToken) is { } renewal ? await renewal.ConfigureAwait(false) : token;
+    }
+
+    /// <summary>
     /// Compare-and-swap renewal after the API rejected <paramref name="rejected"/>: a newer usable token if one is cached;
     /// otherwise the rejected token is retired and the caller waits for the one shared refresh. Null while the renewal
     /// cool-down holds (<see cref="Retire"/>): the API's answer stands, and nothing is requested.
