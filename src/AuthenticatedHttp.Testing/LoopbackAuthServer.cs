@@ -32,6 +32,7 @@ namespace AuthenticatedHttp.Testing;
 /// <c>client_secret_basic</c>, <c>client_secret_post</c>, <c>private_key_jwt</c>, or with a client certificate, see
 /// <see cref="LoopbackAuthServerOptions.RequestClientCertificates"/>; a <c>claims</c> parameter is
 /// remembered with the token, see <see cref="DemandClaims"/>);
+/// <c>POST {tenant}/oauth2/token</c>, the same for one tenant (see <see cref="TenantTokenEndpoint"/>);
 /// <c>GET .well-known/openid-configuration</c> (OpenID Connect Discovery 1.0) and
 /// <c>GET .well-known/oauth-authorization-server</c> (RFC 8414), the same metadata document with <c>issuer</c> =
 /// <see cref="Authority"/>, see <see cref="DiscoveryIssuer"/>; <c>GET msi/token</c>, see <see cref="ManagedIdentityEndpoint"/>.
@@ -61,7 +62,8 @@ namespace AuthenticatedHttp.Testing;
 /// </para>
 /// <para>
 /// API endpoints, all requiring <c>Authorization: Bearer</c> or <c>DPoP</c>: any method on <c>api/echo</c> (echoes method, path,
-/// query, content type, body, client id and scope as JSON); any method on <c>api/scoped/{scope}</c> (the same, but
+/// query, content type, body, and the token's client id, scope and tenant as JSON: <c>clientId</c>, <c>scope</c>,
+/// <c>tenant</c>, the last null for a token without <c>tid</c>); any method on <c>api/scoped/{scope}</c> (the same, but
 /// 403 <c>insufficient_scope</c> unless the token has that scope); <c>api/status/{code}</c> (answers with that status);
 /// <c>api/redirect?to={url}</c> (a 302 to that URL).
 /// </para>
@@ -70,6 +72,9 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
 {
     // Long enough for in-flight requests to finish, short enough that a hung interceptor cannot stall a test run.
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(3);
+
+    // Connections waiting to be accepted; the kernel caps it (net.core.somaxconn, 4096 on current Linux).
+    private const int ListenBacklog = 4096;
 
     private readonly WebApplication _app;
     private readonly ServerState _state;
@@ -85,6 +90,7 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         BaseAddress = baseAddress;
         Authority = baseAddress;
         TokenEndpoint = new Uri(baseAddress, "connect/token");
+        TenantTokenEndpoint = baseAddress.AbsoluteUri + "{tenant}/oauth2/token";
         ApiBaseAddress = new Uri(baseAddress, "api/");
         ManagedIdentityEndpoint = new Uri(baseAddress, "msi/token");
     }
@@ -143,6 +149,24 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
     /// <summary>The token endpoint, <see cref="BaseAddress"/> + <c>connect/token</c>.</summary>
     public Uri TokenEndpoint { get; }
 
+    /// <summary>
+    /// The template of the tenant token endpoints, <see cref="BaseAddress"/> + <c>{tenant}/oauth2/token</c> with the
+    /// literal placeholder <c>{tenant}</c> (Microsoft Entra ID's shape): configure it as a client's <c>TokenEndpoint</c>
+    /// and each request's tenant takes the placeholder's place.
+    /// </summary>
+    /// <remarks>
+    /// <c>POST {tenant}/oauth2/token</c> is <see cref="TokenEndpoint"/> for that tenant: the same clients, grants and
+    /// checks, and its access tokens carry the tenant as the <c>tid</c> claim (the API's echo shows it as
+    /// <c>tenant</c>). The tenant is the one decoded path segment; one that is not 1 to 256 letters, digits, <c>-</c>,
+    /// <c>.</c> or <c>_</c> (not starting or ending with <c>.</c>) is answered 400 <c>invalid_request</c>, as Entra ID
+    /// answers an unknown tenant. Requests count in <see cref="TokenRequests"/> and the other token counters, per tenant
+    /// in <see cref="TokenRequestsByTenant"/>, and in <see cref="TokenRequestLog"/> with
+    /// <see cref="TokenRequestRecord.Tenant"/> set; <see cref="FailNextTokenRequests"/>,
+    /// <see cref="TokenEndpointDelay"/> and <see cref="TokenEndpointInterceptor"/> apply to them (an interceptor reads
+    /// the tenant as <c>context.Request.RouteValues["tenant"]</c>).
+    /// </remarks>
+    public string TenantTokenEndpoint { get; }
+
     /// <summary>The protected API's root, <see cref="BaseAddress"/> + <c>api/</c>; also the default <c>aud</c> of tokens.</summary>
     public Uri ApiBaseAddress { get; }
 
@@ -154,8 +178,15 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         set => _state.TokenLifetime = value;
     }
 
-    /// <summary>Every POST to the token endpoint, successful or not, whatever the grant type.</summary>
+    /// <summary>Every POST to the token endpoint (<see cref="TokenEndpoint"/> or a tenant's), successful or not, whatever the grant type.</summary>
     public int TokenRequests => _state.Counters.TokenRequests;
+
+    /// <summary>
+    /// The POSTs to each tenant's token endpoint (see <see cref="TenantTokenEndpoint"/>), successful or not, by tenant as
+    /// it appeared in the path (ordinal): a snapshot, with one entry per tenant seen since the last
+    /// <see cref="ResetCounters"/>. Requests to <see cref="TokenEndpoint"/> are not in it.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> TokenRequestsByTenant => _state.TenantTokenRequests.ToDictionary(StringComparer.Ordinal);
 
     /// <summary>Token requests that were answered with a token, whatever the grant type.</summary>
     public int TokensIssued => _state.Counters.TokensIssued;
@@ -467,13 +498,14 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         _state.ClaimsDemand = claimsJson is null ? null : ClaimsDemand.Parse(claimsJson, nameof(claimsJson));
 
     /// <summary>
-    /// Resets every counter (token, refresh, discovery, API, DPoP and mutual TLS) to zero and clears <see cref="TokenRequestLog"/>.
-    /// Issued tokens and refresh tokens stay valid.
+    /// Resets every counter (token, refresh, discovery, API, DPoP and mutual TLS) to zero and clears <see cref="TokenRequestLog"/>
+    /// and <see cref="TokenRequestsByTenant"/>. Issued tokens and refresh tokens stay valid.
     /// </summary>
     public void ResetCounters()
     {
         _state.Counters.Reset();
         _state.RequestLog.Clear();
+        _state.TenantTokenRequests.Clear();
     }
 
     /// <summary>Rejects every token issued so far with 401 <c>invalid_token</c> ("was revoked"); later tokens are unaffected.</summary>
@@ -605,6 +637,9 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         {
             ApplicationName = typeof(LoopbackAuthServer).Assembly.GetName().Name,
         });
+        // Kestrel's default listen backlog (512) drops the connections of a burst beyond it, and the client's TCP
+        // retries them a second later: a thousand tenants' first token requests at once would arrive in two waves.
+        builder.WebHost.UseSockets(sockets => sockets.Backlog = ListenBacklog);
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -53,4 +53,11 @@ public sealed record TokenRequestRecord(
     /// when none was (see <see cref="LoopbackAuthServerOptions.RequestClientCertificates"/>).
     /// </summary>
     public string? ClientCertificateThumbprint { get; init; }
+
+    /// <summary>
+    /// The tenant the request's path named at a tenant token endpoint (<c>{tenant}/oauth2/token</c>, see
+    /// <see cref="LoopbackAuthServer.TenantTokenEndpoint"/>), decoded, even when it was refused; <see langword="null"/>
+    /// for a request to <see cref="LoopbackAuthServer.TokenEndpoint"/>.
+    /// </summary>
+    public string? Tenant { get; init; }
 }

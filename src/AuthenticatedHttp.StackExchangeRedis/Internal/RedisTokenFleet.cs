@@ -42,7 +42,9 @@ internal sealed class RedisTokenFleet : ITokenFleet, IDisposable
 
     public string Name => "Redis";
 
-    public bool IsAvailable => !_disposed && _context.Connection.IsConnected;
+    // Not "connected": while the first connection is being made (a process's first token request, usually), a call
+    // waits for it within OperationTimeout; calling it unavailable then had every process of a cold fleet ask alone.
+    public bool IsAvailable => !_disposed && !_context.Connection.IsDown;
 
     internal RedisContext Context => _context;
 

@@ -20,6 +20,9 @@ internal sealed record TokenClaims(
 {
     /// <summary>The RFC 7800 <c>cnf</c> claim of a sender-constrained token, or null for a plain bearer token.</summary>
     public TokenConfirmation? Confirmation { get; init; }
+
+    /// <summary>The <c>tid</c> claim (Microsoft Entra ID's tenant id): the tenant of a tenant token endpoint, or null.</summary>
+    public string? Tenant { get; init; }
 }
 
 /// <summary>
@@ -57,6 +60,7 @@ internal sealed class JwtIssuer
             writer.WriteString("iss", claims.Issuer);
             writer.WriteString("sub", claims.Subject);
             writer.WriteString("client_id", claims.ClientId);
+            WriteIfSet(writer, "tid", claims.Tenant);
             if (claims.Audience.Count == 1)
             {
                 writer.WriteString("aud", claims.Audience[0]);
@@ -176,7 +180,11 @@ internal sealed class JwtIssuer
         }
 
         var scope = TryGetString(root, "scope", out var s) ? s : string.Empty;
-        claims = new TokenClaims(issuer, subject, clientId, audience, scope, issuedAt, notBefore, expiresAt, jti) { Confirmation = confirmation };
+        claims = new TokenClaims(issuer, subject, clientId, audience, scope, issuedAt, notBefore, expiresAt, jti)
+        {
+            Confirmation = confirmation,
+            Tenant = TryGetString(root, "tid", out var tenant) ? tenant : null,
+        };
         return true;
     }
 

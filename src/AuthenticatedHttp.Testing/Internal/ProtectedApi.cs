@@ -175,6 +175,7 @@ internal sealed class ProtectedApi(ServerState state)
             writer.WriteString("body", body);
             writer.WriteString("clientId", claims.Subject);
             writer.WriteString("scope", claims.Scope);
+            writer.WriteString("tenant", claims.Tenant);
         }).ConfigureAwait(false);
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Net;
 using System.Security.Cryptography;
@@ -86,6 +87,9 @@ internal sealed class ServerState
     public DPoPNonce ApiNonce { get; } = new();
 
     public TokenRequestLog RequestLog { get; } = new();
+
+    /// <summary>Token requests per tenant of the tenant token endpoint, since the last reset.</summary>
+    public ConcurrentDictionary<string, int> TenantTokenRequests { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The <c>aud</c> of tokens requested without <c>resource</c>; known only once Kestrel has bound its port.</summary>
     public string DefaultAudience { get; set; } = string.Empty;
@@ -191,14 +195,14 @@ internal sealed class ServerState
     /// that trusts <c>expires_in</c> expects, even for lifetimes of a few seconds.
     /// </summary>
     public IssuedAccessToken IssueAccessToken(
-        string clientId, IReadOnlyList<string> audience, string scope, IReadOnlySet<string> requestedClaims, TokenConfirmation? confirmation = null)
+        string clientId, IReadOnlyList<string> audience, string scope, IReadOnlySet<string> requestedClaims, TokenConfirmation? confirmation = null, string? tenant = null)
     {
         var issuedAt = TimeProvider.GetUtcNow();
         var expiresIn = (long)TokenLifetime.TotalSeconds;
         var expiresAt = issuedAt + TimeSpan.FromSeconds(expiresIn);
         var iat = issuedAt.ToUnixTimeSeconds();
         var exp = (expiresAt.ToUnixTimeMilliseconds() + 999) / 1000;
-        var claims = new TokenClaims(Issuer, clientId, clientId, audience, scope, iat, iat, exp, JwtIssuer.NewJti()) { Confirmation = confirmation };
+        var claims = new TokenClaims(Issuer, clientId, clientId, audience, scope, iat, iat, exp, JwtIssuer.NewJti()) { Confirmation = confirmation, Tenant = tenant };
         var token = Jwt.Issue(claims);
         Tokens.Add(claims.Jti, expiresAt, requestedClaims);
         return new IssuedAccessToken(token, expiresIn, exp);

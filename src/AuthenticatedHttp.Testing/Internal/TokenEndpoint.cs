@@ -11,11 +11,20 @@ namespace AuthenticatedHttp.Testing.Internal;
 /// §2.3.1 client authentication, RFC 7523 <c>private_key_jwt</c> for clients registered with a key, RFC 8705
 /// <c>tls_client_auth</c> and <c>self_signed_tls_client_auth</c> for clients registered with a certificate, RFC 8707
 /// resources, Microsoft Entra ID's <c>{resource}/.default</c> scopes, OpenID Connect Core §5.5 <c>claims</c> requests,
-/// RFC 9449 DPoP-bound tokens (with nonces) and RFC 8705 §3 certificate-bound tokens.
+/// RFC 9449 DPoP-bound tokens (with nonces) and RFC 8705 §3 certificate-bound tokens. The same endpoint answers at
+/// <c>POST /{tenant}/oauth2/token</c> (Microsoft Entra ID's shape): its tokens carry the tenant as <c>tid</c>.
 /// </summary>
 internal sealed class TokenEndpoint(ServerState state)
 {
     public const string Path = "/connect/token";
+
+    /// <summary>The tenant token endpoint's route: one path segment, then <c>oauth2/token</c>.</summary>
+    public const string TenantPath = "/{" + TenantRouteValue + "}/oauth2/token";
+
+    private const string TenantRouteValue = "tenant";
+
+    /// <summary>The longest tenant accepted, as the client library's <c>RequestTokenOptions.Tenant</c>.</summary>
+    private const int MaxTenantLength = 256;
 
     private const string ClientCredentialsGrant = "client_credentials";
     private const string RefreshTokenGrant = "refresh_token";
@@ -24,12 +33,29 @@ internal sealed class TokenEndpoint(ServerState state)
     // Compared against when the client id is unknown, so response time does not reveal which ids exist.
     private static readonly byte[] UnknownClientSecretHash = SHA256.HashData(RandomNumberGenerator.GetBytes(32));
 
-    public void Map(WebApplication app) => app.MapPost(Path, HandleAsync);
+    public void Map(WebApplication app)
+    {
+        app.MapPost(Path, context => HandleAsync(context, tenant: null));
+        app.MapPost(TenantPath, context => HandleAsync(context, context.Request.RouteValues[TenantRouteValue] as string ?? string.Empty));
+    }
 
-    private async Task HandleAsync(HttpContext context)
+    /// <summary>A tenant id or domain: what the client library lets a request name, and what Entra's tenants look like.</summary>
+    private static bool IsValidTenant(string tenant) =>
+        tenant.Length is > 0 and <= MaxTenantLength
+        && tenant.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_')
+        && tenant[0] != '.' && tenant[^1] != '.';
+
+    /// <param name="context">The request.</param>
+    /// <param name="tenant">The path's tenant (decoded), or null at the plain endpoint.</param>
+    private async Task HandleAsync(HttpContext context, string? tenant)
     {
         state.Counters.TokenRequest();
-        var exchange = new Exchange(state, context, TokenRequest.FromHeaders(context.Request));
+        if (tenant is not null)
+        {
+            state.TenantTokenRequests.AddOrUpdate(tenant, 1, static (_, count) => count + 1);
+        }
+
+        var exchange = new Exchange(state, context, TokenRequest.FromHeaders(context.Request), tenant);
         if (exchange.Request.ClientCertificate is not null)
         {
             state.Counters.MutualTlsTokenRequest();
@@ -124,6 +150,12 @@ internal sealed class TokenEndpoint(ServerState state)
     {
         grant = default;
         var request = exchange.Request;
+        if (exchange.Tenant is { } tenant && !IsValidTenant(tenant))
+        {
+            // Microsoft Entra ID answers an unknown tenant the same way (AADSTS90002).
+            return new(400, "invalid_request", "The tenant in the path is not a tenant id or domain (1 to 256 letters, digits, '-', '.' or '_').");
+        }
+
         if (request.FormError is not null)
         {
             return new(400, "invalid_request", request.FormError);
@@ -410,7 +442,7 @@ internal sealed class TokenEndpoint(ServerState state)
     private async Task IssueAsync(Exchange exchange, Grant grant)
     {
         var (client, scope, audience, refreshToken, isRefresh) = grant;
-        var (token, expiresIn, _) = state.IssueAccessToken(client.ClientId, audience, scope, grant.RequestedClaims, grant.Confirmation);
+        var (token, expiresIn, _) = state.IssueAccessToken(client.ClientId, audience, scope, grant.RequestedClaims, grant.Confirmation, exchange.Tenant);
         var responseScope = grant.ResponseScope ?? scope;
         if (isRefresh)
         {
@@ -444,7 +476,7 @@ internal sealed class TokenEndpoint(ServerState state)
     /// One token request. Counters and the log are updated before the response is written: a client that has read
     /// the response must already see them.
     /// </summary>
-    private sealed class Exchange(ServerState state, HttpContext context, TokenRequest request)
+    private sealed class Exchange(ServerState state, HttpContext context, TokenRequest request, string? tenant)
     {
         private readonly DateTimeOffset _receivedAt = state.TimeProvider.GetUtcNow();
         private int _completed;
@@ -453,6 +485,9 @@ internal sealed class TokenEndpoint(ServerState state)
         public HttpContext Context => context;
 
         public TokenRequest Request => request;
+
+        /// <summary>The tenant the path named, or null at the plain endpoint.</summary>
+        public string? Tenant => tenant;
 
         /// <summary>What checking the request's DPoP proof gave, if it had one.</summary>
         public DPoPVerdict? Proof { get; set; }
@@ -490,6 +525,7 @@ internal sealed class TokenEndpoint(ServerState state)
                 DPoPKeyThumbprint = Proof?.KeyThumbprint,
                 TokenType = tokenType,
                 ClientCertificateThumbprint = request.ClientCertificate is { } certificate ? MutualTls.Thumbprint(certificate) : null,
+                Tenant = tenant,
             });
         }
 

@@ -46,4 +46,7 @@ public sealed class TokenRequestContext
     /// <c>claims</c> parameter) must ask for these.
     /// </summary>
     public string? Claims { get; init; }
+
+    /// <summary>Asked before each retry of the built-in grant: false while another request retries against the same identity provider.</summary>
+    internal Func<bool>? MayRetry { get; init; }
 }

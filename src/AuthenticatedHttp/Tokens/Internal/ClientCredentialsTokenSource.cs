@@ -74,6 +74,11 @@ internal sealed class ClientCredentialsTokenSource : ITokenSource, IDPoPBinding
     {
         var clientName = context.ClientName;
         var resilience = ResilienceContextPool.Shared.Get(cancellationToken);
+        if (context.MayRetry is { } mayRetry)
+        {
+            resilience.Properties.Set(TokenEndpointPipeline.MayRetry, mayRetry);
+        }
+
         try
         {
             return await _pipeline.ExecuteAsync(

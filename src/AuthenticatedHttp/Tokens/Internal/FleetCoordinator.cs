@@ -54,6 +54,7 @@ internal sealed class FleetCoordinator(ITokenFleet fleet, TimeProvider time, ILo
             // The lease outlives the holder's token request (bounded by TokenRequestTimeout), so a live holder always
             // publishes before it ends; a holder that died is replaced when it expires.
             var deadline = time.GetUtcNow() + request.LeaseDuration;
+            var extended = false;
             while (true)
             {
                 if (await Call(fleet.GetAsync(key, CancellationToken.None)).ConfigureAwait(false) is { } shared && request.CanUse(shared, time.GetUtcNow()))
@@ -76,6 +77,14 @@ internal sealed class FleetCoordinator(ITokenFleet fleet, TimeProvider time, ILo
 
                 // Another process is asking: keep waiting for its token while it may still come.
                 var left = deadline - time.GetUtcNow();
+                if (left <= TimeSpan.Zero && !extended)
+                {
+                    // The lease that was held when this wait began has expired by now: one held now was taken since, by
+                    // a live process (the waiters of a holder that died all reach this point within a poll of its
+                    // expiry, and one of them took it). Wait for that one too, once, rather than all ask at once.
+                    (deadline, left, extended) = (time.GetUtcNow() + request.LeaseDuration, request.LeaseDuration, true);
+                }
+
                 if (left <= TimeSpan.Zero)
                 {
                     Log.FleetWaitEnded(logger, request.ClientNames, fleet.Name, request.LeaseDuration);

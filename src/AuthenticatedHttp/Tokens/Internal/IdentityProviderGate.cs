@@ -27,6 +27,7 @@ internal sealed class IdentityProviderGate(string identityProvider)
     private DateTimeOffset _heldUntil;           // for every request
     private DateTimeOffset _backgroundHeldUntil; // for background refreshes
     private TaskCompletionSource? _probe;
+    private object? _retrying; // the one request retrying against this provider now
 
     public string IdentityProvider { get; } = identityProvider;
 
@@ -56,17 +57,37 @@ internal sealed class IdentityProviderGate(string identityProvider)
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="request"/>, whose attempt just failed transiently, may retry: yes unless another request
+    /// is retrying against this provider already. A thousand tenants whose requests all meet an outage then make one
+    /// attempt each and one request's retries, not a thousand requests' retries; that one request finds out for all.
+    /// </summary>
+    public bool MayRetry(object request)
+    {
+        lock (_lock)
+        {
+            _retrying ??= request;
+            return ReferenceEquals(_retrying, request);
+        }
+    }
+
     /// <summary>Records a request's outcome: a success, or a failure held for <paramref name="hold"/> when it is the provider's.</summary>
+    /// <param name="request">The request (its identity for <see cref="MayRetry"/>).</param>
     /// <param name="probe">Whether that request was the probe <see cref="Admit"/> chose.</param>
     /// <param name="failure">Null for a success.</param>
     /// <param name="background">Whether it was a background refresh.</param>
     /// <param name="hold">How long the failing slot waits before its next attempt.</param>
     /// <param name="now">When the outcome arrived.</param>
-    public void Report(bool probe, TokenAcquisitionException? failure, bool background, TimeSpan hold, DateTimeOffset now)
+    public void Report(object request, bool probe, TokenAcquisitionException? failure, bool background, TimeSpan hold, DateTimeOffset now)
     {
         TaskCompletionSource? finished = null;
         lock (_lock)
         {
+            if (ReferenceEquals(_retrying, request))
+            {
+                _retrying = null;
+            }
+
             if (failure is null)
             {
                 _failure = null;

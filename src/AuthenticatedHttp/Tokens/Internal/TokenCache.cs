@@ -146,14 +146,15 @@ internal sealed class TokenCache : IDisposable
             return client.Slot;
         }
 
-        if (Volatile.Read(ref request.SlotBinding) is SlotBinding { } binding && ReferenceEquals(binding.Client, client) && !binding.Slot.IsEvicted)
+        if (Volatile.Read(ref request.SlotBinding) is SlotBinding { } binding && ReferenceEquals(binding.Client, client)
+            && binding.Slot.TryGetTarget(out var bound) && !bound.IsEvicted)
         {
-            MarkUsed(binding.Slot);
-            return binding.Slot;
+            MarkUsed(bound);
+            return bound;
         }
 
         var slot = FindOrCreate(client, request);
-        Volatile.Write(ref request.SlotBinding, new SlotBinding(client, slot));
+        Volatile.Write(ref request.SlotBinding, new SlotBinding(client, new WeakReference<TokenSlot>(slot)));
         return slot;
     }
 
@@ -321,8 +322,11 @@ internal sealed class TokenCache : IDisposable
     /// <summary>The key of a client whose source names no shared key: never shared.</summary>
     private sealed record OwnSourceKey(string ClientName);
 
-    /// <summary>Where a <see cref="RequestTokenOptions"/> instance found its slot, for one client's options.</summary>
-    private sealed record SlotBinding(ClientTokens Client, TokenSlot Slot);
+    /// <summary>
+    /// Where a <see cref="RequestTokenOptions"/> instance found its slot, for one client's options. Weak: a caller keeping
+    /// an options instance per tenant must not keep every evicted slot, with its token, alive; the cache bounds them.
+    /// </summary>
+    private sealed record SlotBinding(ClientTokens Client, WeakReference<TokenSlot> Slot);
 
     /// <summary>The memory cache's clock: the library's <see cref="TimeProvider"/>, so idle expiry follows a fake clock in tests.</summary>
     private sealed class TimeProviderClock(TimeProvider time) : ISystemClock

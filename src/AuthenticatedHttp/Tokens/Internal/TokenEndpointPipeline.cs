@@ -15,6 +15,12 @@ namespace AuthenticatedHttp.Tokens.Internal;
 /// </remarks>
 internal static class TokenEndpointPipeline
 {
+    /// <summary>
+    /// Asked before each retry: whether this request may retry now (<see cref="IdentityProviderGate.MayRetry"/>: one
+    /// request at a time retries against a failing identity provider, not every tenant's).
+    /// </summary>
+    public static readonly ResiliencePropertyKey<Func<bool>> MayRetry = new("AuthenticatedHttp.MayRetry");
+
     public static ResiliencePipeline Create(TokenEndpointResilienceOptions options, TimeProvider time)
     {
         var builder = new ResiliencePipelineBuilder { Name = "AuthenticatedHttp.TokenEndpoint", TimeProvider = time };
@@ -28,7 +34,8 @@ internal static class TokenEndpointPipeline
                 UseJitter = true,
                 Delay = options.RetryDelay,
                 MaxDelay = maxDelay,
-                ShouldHandle = args => ValueTask.FromResult(IsWorthRetrying(args.Outcome.Exception, maxDelay)),
+                ShouldHandle = args => ValueTask.FromResult(
+                    IsWorthRetrying(args.Outcome.Exception, maxDelay) && (!args.Context.Properties.TryGetValue(MayRetry, out var mayRetry) || mayRetry())),
                 // The server's Retry-After wins over our backoff; IsWorthRetrying already refused one above MaxDelay.
                 DelayGenerator = args => ValueTask.FromResult(args.Outcome.Exception is TokenAcquisitionException { RetryAfter: { } retryAfter } ? retryAfter : (TimeSpan?)null),
             });

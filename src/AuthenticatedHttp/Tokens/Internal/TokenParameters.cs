@@ -29,9 +29,10 @@ internal sealed record TokenParameters(IReadOnlyList<string> Scopes, string? Res
                 .Order(StringComparer.Ordinal)
                 .ToArray();
 
-    public TokenRequestContext ToContext(string clientNames, AccessToken? rejected, string? claims = null, AccessToken? current = null) => new()
+    public TokenRequestContext ToContext(string clientNames, AccessToken? rejected, string? claims = null, AccessToken? current = null, Func<bool>? mayRetry = null) => new()
     {
         CurrentToken = current,
+        MayRetry = mayRetry,
         ClientName = clientNames,
         Scopes = Scopes,
         Resource = Resource,

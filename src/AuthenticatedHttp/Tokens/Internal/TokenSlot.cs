@@ -404,7 +404,8 @@ internal sealed class TokenSlot : IDisposable
             // Linked to the caller's span; the token endpoint's HTTP span becomes this span's child.
             activity = TokenRequestActivity.Start(clientNames, background);
             var held = background ? Volatile.Read(ref _current)?.Token : null;
-            var context = _parameters.ToContext(clientNames, rejected, claims, held);
+            var provider = _identityProvider;
+            var context = _parameters.ToContext(clientNames, rejected, claims, held, provider is null ? null : () => provider.MayRetry(refresh));
             var token = _fleet is { } fleet && claims is null
                 ? await fleet.AcquireAsync(
                     _fleetKey!,
@@ -429,7 +430,7 @@ internal sealed class TokenSlot : IDisposable
                     isTransient: false);
             }
 
-            _identityProvider?.Report(probe, failure: null, background, TimeSpan.Zero, _time.GetUtcNow());
+            _identityProvider?.Report(refresh, probe, failure: null, background, TimeSpan.Zero, _time.GetUtcNow());
 
             // A source with a cache of its own (a managed identity endpoint, a sidecar) may answer a background refresh
             // with the token already held. Replacing it with itself would leave it stale, and the next request would
@@ -496,7 +497,7 @@ internal sealed class TokenSlot : IDisposable
                 }
             }
 
-            _identityProvider?.Report(probe, failure, background, hold, now);
+            _identityProvider?.Report(refresh, probe, failure, background, hold, now);
             if (retryIn is { } delay)
             {
                 Log.BackgroundRefreshFailed(_logger, failure, clientNames, failure.Kind, failure.Error, delay);
