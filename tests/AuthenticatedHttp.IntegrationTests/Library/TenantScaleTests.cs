@@ -49,16 +49,18 @@ public sealed class TenantScaleTests(ITestOutputHelper output)
         Assert.All(attempts, n => Assert.InRange(n, 1, (1 + retries) * (1 + probes.Count)));
         Assert.InRange(run.Arrivals.Count(a => a.Down), 1, (1 + retries) * (firstWave + probes.Count));
 
-        // Back: every tenant has its token within one cool-down (plus the caller's own 250 ms between attempts).
-        Assert.InRange(run.LastFailure - run.Outage, TimeSpan.MinValue, run.CoolDown + TimeSpan.FromSeconds(0.5));
+        // Back: every tenant has its token within one cool-down (plus the caller's own 250 ms between attempts, and a
+        // second for a 2-core machine running a thousand callers: a hold stretched by the outage would be seconds more).
+        Assert.InRange(run.LastFailure - run.Outage, TimeSpan.MinValue, run.CoolDown + TimeSpan.FromSeconds(1.5));
         Assert.Equal(Tenants, run.TenantsAtServer);
     }
 
     /// <summary>
-    /// Fails today (a gap in the identity provider's cool-down): the gate is asked once per token request, before its
-    /// first attempt, and hears of a failure only when the whole request has failed, retries included. So every token
-    /// request admitted before the first request's last retry keeps retrying against a provider already failing for
-    /// everyone: with the default three retries the first wave of an outage is four attempts per tenant, not one.
+    /// The first wave of an outage is one attempt per tenant, not one request's retries per tenant. The gate is asked
+    /// once per token request, before its first attempt, and hears of a failure only when a whole request has failed;
+    /// before <c>IdentityProviderGate.MayRetry</c> (one request at a time retries against a provider) every request
+    /// admitted before the first request's last retry kept retrying: 4,000 attempts for 1,000 tenants with three
+    /// retries, against 1,000 + the probes' now.
     /// </summary>
     [Fact]
     public async Task IdpOutage_ThousandTenantsWithRetries_RetriesStopOnceTheProviderIsKnownToFail()
@@ -189,9 +191,19 @@ public sealed class TenantScaleTests(ITestOutputHelper output)
             output.WriteLine($"  step {step.Key} after the first failure: {step.Count()} token request(s) started, at {string.Join(", ", step.Select(t => t.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)))} s");
         }
 
-        foreach (var bucket in down.GroupBy(a => (int)(a.At.TotalSeconds * 4)))
+        foreach (var bucket in run.Arrivals.GroupBy(a => (int)(a.At.TotalSeconds * 4)))
         {
-            output.WriteLine($"  server, {bucket.Key / 4.0:0.00}-{(bucket.Key + 1) / 4.0:0.00} s: {bucket.Count()} attempts from {bucket.Select(a => a.Tenant).Distinct().Count()} tenants");
+            output.WriteLine($"  server, {bucket.Key / 4.0:0.00}-{(bucket.Key + 1) / 4.0:0.00} s: {bucket.Count()} attempts from {bucket.Select(a => a.Tenant).Distinct().Count()} tenants{(bucket.Any(a => !a.Down) ? " (up)" : string.Empty)}");
+        }
+
+        foreach (var bucket in run.Failures.GroupBy(f => (int)(f.At.TotalSeconds * 2)).OrderBy(g => g.Key))
+        {
+            output.WriteLine($"  failed calls, {bucket.Key / 2.0:0.0}-{(bucket.Key + 1) / 2.0:0.0} s: {bucket.Count()}; successes {run.Successes.Count(t => (int)(t.TotalSeconds * 2) == bucket.Key)}");
+        }
+
+        if (run.Failures.Where(f => f.At > run.Outage).OrderBy(f => f.At).LastOrDefault() is { Error: { } late })
+        {
+            output.WriteLine($"the last failed call after the recovery: {late.GetType().Name}: {late.Message}");
         }
 
         output.WriteLine($"recovery at {run.Outage.TotalSeconds:0.0} s: last failed call {(run.LastFailure - run.Outage).TotalSeconds:0.000} s after it, last tenant served {(run.Successes.Max() - run.Outage).TotalSeconds:0.000} s after it");
@@ -258,11 +270,11 @@ public sealed class TenantScaleTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Fails today: the reused <see cref="RequestTokenOptions"/> instance the documentation recommends (one per tenant)
-    /// remembers its slot (<c>SlotBinding</c>) and keeps it, with its cached token, reachable after the cache evicted it.
-    /// A service that keeps one instance per tenant for 100,000 tenants therefore holds 100,000 slots and tokens in
-    /// memory whatever <c>SizeLimit</c> says (see benchmarks/README.md, "Many tenants"), and evicted bearer tokens stay
-    /// in the heap for as long as the caller keeps the options.
+    /// The reused <see cref="RequestTokenOptions"/> instance the documentation recommends (one per tenant) remembers its
+    /// slot (<c>SlotBinding</c>) weakly. Held strongly, as it first was, every evicted slot stayed reachable with its
+    /// cached token: a service keeping one instance per tenant for 100,000 tenants held them all whatever
+    /// <c>SizeLimit</c> said (+113 MB at SizeLimit 10,000, as much as at 100,000; benchmarks/README.md, "Many
+    /// tenants"), and evicted bearer tokens stayed in the heap for as long as the caller kept the options.
     /// </summary>
     [Fact]
     public async Task BoundedCache_EvictedSlotsAndTheirTokens_AreNotKeptAliveByTheReusedOptionsInstances()
@@ -298,6 +310,7 @@ public sealed class TenantScaleTests(ITestOutputHelper output)
         output.WriteLine($"evicted slots still reachable: {aliveWhileKept} of {Limit} while the caller keeps their options, {aliveOnceDropped} once it drops them");
         Assert.Equal(0, aliveOnceDropped); // nothing else holds them: the options instances do
         Assert.True(aliveWhileKept == 0, $"{aliveWhileKept} of {Limit} evicted slots, each with its cached token, are still reachable through the RequestTokenOptions instances the caller keeps for reuse");
+        Assert.Equal(0, server.TokenRequestsFailed);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
