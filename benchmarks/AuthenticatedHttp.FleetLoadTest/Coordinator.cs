@@ -96,6 +96,11 @@ internal static class Coordinator
                 await worker.GoAsync(startUtc);
             }
 
+            // --trace: the server's view once a second (a gap in these lines is a coordinator that did not run).
+            using var heartbeat = options.Trace
+                ? new Timer(_ => Console.WriteLine($"  {(DateTimeOffset.UtcNow - startUtc).TotalSeconds:+0.000} s server: {server.ApiRequests} API requests, {server.TokenRequests} token requests"), null, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1))
+                : null;
+
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.Seconds + 120));
             var reports = await Task.WhenAll(workers.Select(w => w.CompletionAsync(timeout.Token)));
             if (server.TokenRequests >= 1000)

@@ -72,6 +72,13 @@ internal static class Worker
 
         var startLagMs = Stopwatch.GetElapsedTime(epochTs).TotalMilliseconds;
         var callers = Enumerable.Range(0, args.Callers).Select(_ => new CallerLog()).ToArray();
+
+        // --trace: once a second, the calls completed so far (a gap in these lines is a process that did not run at all;
+        // lines whose count stands still are callers waiting), and the library's token request spans.
+        using var heartbeat = args.Trace
+            ? new Timer(_ => Console.WriteLine($"{Stopwatch.GetElapsedTime(epochTs).TotalSeconds:+0.000} s heartbeat: {callers.Sum(c => Volatile.Read(ref c.Completed))} calls completed"), null, TimeSpan.Zero, TimeSpan.FromSeconds(1))
+            : null;
+        using var spans = args.Trace ? TraceSpans(epochTs) : null;
         await Task.WhenAll(callers.Select(log => Task.Run(() => CallAsync(client, uri, endTs, log))));
 
         SampleFile.Write(args.SamplesPath, callers.SelectMany(c => c.Samples).Select(s => (
@@ -120,13 +127,31 @@ internal static class Worker
             }
 
             log.Samples.Add(new Sample(start, Stopwatch.GetTimestamp() - start, status));
+            Interlocked.Increment(ref log.Completed);
         }
+    }
+
+    /// <summary>Prints the start and end of every span of the library's source (a token request: fleet, lease, fetch).</summary>
+    private static ActivityListener TraceSpans(long epochTs)
+    {
+        string At() => Stopwatch.GetElapsedTime(epochTs).TotalSeconds.ToString("+0.000 s", CultureInfo.InvariantCulture);
+        var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == AuthenticatedHttp.Telemetry.AuthenticatedHttpTelemetry.ActivitySourceName,
+            Sample = (ref _) => ActivitySamplingResult.AllData,
+            ActivityStarted = a => Console.WriteLine($"{At()} span start: {a.DisplayName}"),
+            ActivityStopped = a => Console.WriteLine($"{At()} span stop: {a.DisplayName} after {a.Duration.TotalMilliseconds:F1} ms, {a.Status}"),
+        };
+        ActivitySource.AddActivityListener(listener);
+        return listener;
     }
 
     private readonly record struct Sample(long Start, long Duration, short Status);
 
     private sealed class CallerLog
     {
+        public int Completed;
+
         public List<Sample> Samples { get; } = new(1 << 16);
 
         public string? FirstError { get; set; }
