@@ -8,6 +8,9 @@ public static class Program
     {
         switch (args)
         {
+            case ["tenant-scenarios", ..]:
+                await TenantScenarios.RunAsync(args[1..]);
+                break;
             case ["comparison-scenarios"]:
                 await ComparisonScenarios.RunAsync();
                 break;

@@ -16,8 +16,9 @@ namespace AuthenticatedHttp;
 /// </para>
 /// <para>
 /// Build one instance per tenant (or per set of parameters) and reuse it: the instance remembers where its token is,
-/// so a request with it costs what a request without it does. A new instance per request works, at the price of
-/// building the cache key each time. Instances are immutable and thread-safe; every value is checked when set
+/// so finding its token allocates nothing (the request's Options dictionary and the handler's async path cost about
+/// 384 B and 100 ns more than a request without options: benchmarks/README.md section 5). A new instance per request
+/// works, at the price of building the cache key each time. Instances are immutable and thread-safe; every value is checked when set
 /// (<see cref="ArgumentException"/>), so a hostile value cannot reach a token request.
 /// </para>
 /// </remarks>
