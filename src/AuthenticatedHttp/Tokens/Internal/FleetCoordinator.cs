@@ -61,6 +61,11 @@ internal sealed class FleetCoordinator(ITokenFleet fleet, TimeProvider time, ILo
                 {
                     Log.FleetTokenTaken(logger, request.ClientNames, fleet.Name, shared.ExpiresAt);
                     metrics.FleetOutcome(request.ClientNames, TelemetryTags.FleetTaken);
+                    if (lease is not null)
+                    {
+                        await Release(lease).ConfigureAwait(false); // found under the lease: not released, it froze the key for its length
+                    }
+
                     return shared;
                 }
 

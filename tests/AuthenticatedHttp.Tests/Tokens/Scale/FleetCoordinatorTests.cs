@@ -106,6 +106,38 @@ public sealed class FleetCoordinatorTests : IDisposable
     }
 
     [Fact]
+    public async Task AcquireAsync_TokenPublishedJustBeforeTheLease_TakesItAndReleasesTheLease()
+    {
+        var coordinator = new FleetCoordinator(new PublishOnLeaseFleet(_fleet, _time), _time, NullLogger.Instance, TelemetryHarnessMetrics());
+        var request = new FleetRequest("orders", Held: null, Rejected: null, TimeSpan.FromSeconds(31), new TokenLifetimePolicy(TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(10), RefreshJitter.None));
+
+        var token = await coordinator.AcquireAsync(Key, request, () => throw new InvalidOperationException("not asked"));
+
+        Assert.Equal("published", token.Value);
+        await using var next = await _fleet.TryAcquireLeaseAsync(Key, TimeSpan.FromSeconds(31), _ct);
+        Assert.NotNull(next); // released, not left to expire
+    }
+
+    /// <summary>Another process publishes between this one's first read and its lease.</summary>
+    private sealed class PublishOnLeaseFleet(InMemoryTokenFleet inner, TimeProvider time) : ITokenFleet
+    {
+        public string Name => inner.Name;
+
+        public bool IsAvailable => inner.IsAvailable;
+
+        public Task<AccessToken?> GetAsync(string key, CancellationToken cancellationToken) => inner.GetAsync(key, cancellationToken);
+
+        public async Task<ITokenFleetLease?> TryAcquireLeaseAsync(string key, TimeSpan duration, CancellationToken cancellationToken)
+        {
+            var now = time.GetUtcNow();
+            inner.Put(key, new AccessToken("published", now.AddHours(1), now), now.AddHours(1));
+            return await inner.TryAcquireLeaseAsync(key, duration, cancellationToken);
+        }
+
+        public Task WaitForPublicationAsync(string key, CancellationToken cancellationToken) => inner.WaitForPublicationAsync(key, cancellationToken);
+    }
+
+    [Fact]
     public async Task StoreFailing_EachProcessAsksAlone_AndTheStoreIsLeftAloneForFiveSeconds()
     {
         _fleet.Failure = new InvalidOperationException("connection refused");
