@@ -31,12 +31,12 @@ internal static class Coordinator
 
                 // Alternate which mode runs first, so neither always follows the other on this VM's speed levels.
                 string[] modes = k % 2 == 0 ? [WorkerArguments.RedisMode, WorkerArguments.AloneMode] : [WorkerArguments.AloneMode, WorkerArguments.RedisMode];
-                foreach (var mode in modes)
+                foreach (var mode in modes.Where(options.Modes.Contains))
                 {
                     var phase = await RunPhaseAsync(options, n, mode, phases.Count + 1, server, redis, encryptionKey, samplesDirectory.FullName);
                     phases.Add(phase);
                     var (near, elsewhere) = phase.AroundRefresh;
-                    Console.WriteLine($"  N={n} {phase.Label,-5}: {phase.Calls} calls ({phase.Throughput:F0}/s), {phase.Failed} failed, " +
+                    Console.WriteLine($"  N={n} {phase.Label,-5}: {(phase.WithRedis ? $"{phase.LongLeases.Count} lease(s) held > {LeaseMonitor.HeldTooLong.TotalSeconds:0} s, " : "")}{phase.Calls} calls ({phase.Throughput:F0}/s), {phase.Failed} failed, " +
                                       $"{phase.TokenRequests.Length} token requests ({phase.TokenRequestsPerCycle:F2} per cycle over {phase.Cycles:F1} cycles, {phase.ColdStartTokenRequests} until every process had a token at {phase.AllHadTokenAt:F2} s, {phase.FirstSecondTokenRequests} in the first second), " +
                                       $"p50 {phase.Measured.P50:F2} ms, p99 {phase.Measured.P99:F2} ms (near a refresh {near.P99:F2}, elsewhere {elsewhere.P99:F2}), {phase.Warnings} warnings");
                 }
@@ -96,6 +96,9 @@ internal static class Coordinator
                 await worker.GoAsync(startUtc);
             }
 
+            // With Redis: every refresh lease, and how long it stayed.
+            var leases = withRedis ? new LeaseMonitor(redis, startUtc, options.Trace) : null;
+
             // --trace: the server's view once a second (a gap in these lines is a coordinator that did not run).
             using var heartbeat = options.Trace
                 ? new Timer(_ => Console.WriteLine($"  {(DateTimeOffset.UtcNow - startUtc).TotalSeconds:+0.000} s server: {server.ApiRequests} API requests, {server.TokenRequests} token requests"), null, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1))
@@ -103,6 +106,12 @@ internal static class Coordinator
 
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.Seconds + 120));
             var reports = await Task.WhenAll(workers.Select(w => w.CompletionAsync(timeout.Token)));
+            IReadOnlyList<(double First, double Last)> leasesSeen = [];
+            if (leases is not null)
+            {
+                await leases.DisposeAsync();
+                leasesSeen = leases.Leases;
+            }
             if (server.TokenRequests >= 1000)
             {
                 throw new InvalidOperationException("The server's token request log holds only the last 1000 requests; shorten the phase.");
@@ -123,6 +132,7 @@ internal static class Coordinator
                 TokenRequests = [.. server.TokenRequestLog.Select(r => (r.ReceivedAt - startUtc).TotalSeconds).Order()],
                 TokenRequestsFailed = server.TokenRequestsFailed,
                 ApiUnauthorized = server.ApiUnauthorized,
+                Leases = leasesSeen,
                 LoadBefore = loadBefore,
                 LoadAfter = Machine.LoadAverage(),
             };

@@ -7,7 +7,7 @@ internal sealed class FleetOptions
 {
     public const string Usage =
         "usage: AuthenticatedHttp.FleetLoadTest [--processes 2,4,8] [--seconds S=30] [--lifetime L=8] [--callers C=4] " +
-        "[--warmup W=3] [--window H=0.5] [--out DIR=benchmarks/load-results/fleet] [--trace]\n" +
+        "[--warmup W=3] [--window H=0.5] [--out DIR=benchmarks/load-results/fleet] [--modes redis,alone] [--trace]\n" +
         "       AuthenticatedHttp.FleetLoadTest worker ...   (started by the coordinator)";
 
     /// <summary>The fleet sizes, each run twice: with Redis, and each process alone.</summary>
@@ -29,6 +29,9 @@ internal sealed class FleetOptions
     public double WindowSeconds { get; private set; } = 0.5;
 
     public string Out { get; private set; } = Path.Combine("benchmarks", "load-results", "fleet");
+
+    /// <summary>Which phases run for each N: with Redis, alone, or both (the default; a partial run is for a diagnosis).</summary>
+    public IReadOnlyList<string> Modes { get; private set; } = [WorkerArguments.RedisMode, WorkerArguments.AloneMode];
 
     /// <summary>Workers print every log event of the library (Debug and up) with its time, for a diagnosis.</summary>
     public bool Trace { get; private set; }
@@ -68,6 +71,14 @@ internal sealed class FleetOptions
                 case "--warmup": options.WarmupSeconds = NonNegativeDouble(name, value); break;
                 case "--window": options.WindowSeconds = NonNegativeDouble(name, value); break;
                 case "--out": options.Out = value; break;
+                case "--modes":
+                    options.Modes = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToArray();
+                    if (options.Modes.Count == 0 || options.Modes.Any(m => m is not (WorkerArguments.RedisMode or WorkerArguments.AloneMode)))
+                    {
+                        throw new ArgumentException($"--modes takes {WorkerArguments.RedisMode}, {WorkerArguments.AloneMode} or both, not '{value}'.");
+                    }
+
+                    break;
                 default: throw new ArgumentException($"Unknown option {name}.\n{Usage}");
             }
         }

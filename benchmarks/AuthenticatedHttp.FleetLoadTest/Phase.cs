@@ -54,6 +54,12 @@ internal sealed class Phase
 
     public required int ApiUnauthorized { get; init; }
 
+    /// <summary>With Redis: every refresh lease seen during the phase (first and last seen, s since the start).</summary>
+    public IReadOnlyList<(double First, double Last)> Leases { get; init; } = [];
+
+    /// <summary>Leases seen for longer than <see cref="LeaseMonitor.HeldTooLong"/>: longer than any token request took.</summary>
+    public IReadOnlyList<(double First, double Last)> LongLeases => [.. Leases.Where(l => l.Last - l.First > LeaseMonitor.HeldTooLong.TotalSeconds)];
+
     public required string LoadBefore { get; init; }
 
     public required string LoadAfter { get; init; }

@@ -41,14 +41,14 @@ internal sealed class Report(
     private string Details()
     {
         var sb = new StringBuilder();
-        sb.AppendLine("| N | fleet | phase | tokens taken into service (of them from the fleet) | fleet acquisitions: leased / taken / unavailable / failed / wait_ended | warnings | API 401s | token requests refused | start-up of the processes (s) | latest start (ms) | load average before → after |");
-        sb.AppendLine("|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---|");
+        sb.AppendLine(Inv, $"| N | fleet | phase | tokens taken into service (of them from the fleet) | fleet acquisitions: leased / taken / unavailable / failed / wait_ended | refresh leases seen: all / held > {LeaseMonitor.HeldTooLong.TotalSeconds:0} s (when, s) | warnings | API 401s | token requests refused | start-up of the processes (s) | latest start (ms) | load average before → after |");
+        sb.AppendLine("|---:|---|---:|---:|---|---|---:|---:|---:|---:|---:|---|");
         foreach (var p in Ordered)
         {
             var outcomes = p.WithRedis
                 ? string.Join(" / ", FleetResults.Select(r => p.FleetOutcome(r).ToString(Inv)))
                 : "–";
-            sb.AppendLine(Inv, $"| {p.Processes} | {p.Label} | {p.Order} | {p.Workers.Sum(w => w.Acquisitions.Count)} ({p.TokensFromFleet}) | {outcomes} | {p.Warnings} | {p.ApiUnauthorized} | {p.TokenRequestsFailed} | {p.StartupSeconds:F1} | {p.MaxStartLagMs:F1} | `{Load(p.LoadBefore)}` → `{Load(p.LoadAfter)}` |");
+            sb.AppendLine(Inv, $"| {p.Processes} | {p.Label} | {p.Order} | {p.Workers.Sum(w => w.Acquisitions.Count)} ({p.TokensFromFleet}) | {outcomes} | {Leases(p)} | {p.Warnings} | {p.ApiUnauthorized} | {p.TokenRequestsFailed} | {p.StartupSeconds:F1} | {p.MaxStartLagMs:F1} | `{Load(p.LoadBefore)}` → `{Load(p.LoadAfter)}` |");
         }
 
         return sb.ToString();
@@ -138,6 +138,8 @@ internal sealed class Report(
 
     private bool P99Met => WithRedis.All(p => p.AroundRefresh is var (near, elsewhere) && near.P99 <= elsewhere.P99 * P99Tolerance);
 
+    private bool NoLongLeases => WithRedis.All(p => p.LongLeases.Count == 0);
+
     public string Verdicts()
     {
         static string Met(bool ok) => ok ? "**met**" : "**not met**";
@@ -146,6 +148,7 @@ internal sealed class Report(
         sb.AppendLine(Inv, $"- With Redis, one token request per refresh cycle for the whole fleet (≤ {PerCycleGoal:0.00} per cycle at every N): {Met(OnePerCycle)} ({string.Join(", ", WithRedis.Select(p => $"N={p.Processes}: {p.TokenRequestsPerCycle:0.00}"))}; alone: {string.Join(", ", Ordered.Where(p => !p.WithRedis).Select(p => $"N={p.Processes}: {p.TokenRequestsPerCycle:0.00}"))})");
         sb.AppendLine(Inv, $"- With Redis, the cold start of the whole fleet costs one token request (until every process had a token): {Met(OneAtColdStart)} ({string.Join(", ", WithRedis.Select(p => $"N={p.Processes}: {p.ColdStartTokenRequests}"))}; alone: {string.Join(", ", Ordered.Where(p => !p.WithRedis).Select(p => $"N={p.Processes}: {p.ColdStartTokenRequests}"))})");
         sb.AppendLine(Inv, $"- With Redis, refreshes invisible in p99 (p99 within ±{options.WindowSeconds:0.##} s of the process's own refresh ≤ {P99Tolerance:0.00} × p99 elsewhere, same phase): {Met(P99Met)} ({string.Join(", ", WithRedis.Select(p => p.AroundRefresh is var (n, e) ? $"N={p.Processes}: {n.P99:0.00} vs {e.P99:0.00} ms" : ""))})");
+        sb.AppendLine(Inv, $"- With Redis, no refresh lease outlives its token request (none seen for more than {LeaseMonitor.HeldTooLong.TotalSeconds:0} s): {Met(NoLongLeases)} ({string.Join(", ", WithRedis.Select(p => $"N={p.Processes}: {p.LongLeases.Count} of {p.Leases.Count}"))})");
         return sb.ToString();
     }
 
@@ -189,7 +192,7 @@ internal sealed class Report(
         sb.AppendLine();
         sb.Append(Details());
         sb.AppendLine();
-        sb.AppendLine("Fleet acquisitions (counter `authenticated_http.fleet.acquisitions`, summed over the processes): *leased* this process held the lease, asked the server and published; *taken* another process's token from Redis; *unavailable*, *failed*, *wait_ended*: it asked the server itself (Redis down or not yet connected, a Redis call failed, the lease holder published nothing in time).");
+        sb.AppendLine(Inv, $"Fleet acquisitions (counter `authenticated_http.fleet.acquisitions`, summed over the processes): *leased* this process held the lease, asked the server and published; *taken* another process's token from Redis; *unavailable*, *failed*, *wait_ended*: it asked the server itself (Redis down or not yet connected, a Redis call failed, the lease holder published nothing in time). Refresh leases: the coordinator reads the lease keys (`authhttp:lease:*`) every 100 ms; a lease lives while its holder asks the server and publishes, so most are never seen, and one seen for more than {LeaseMonitor.HeldTooLong.TotalSeconds:0} s outlived any token request of this run.");
         sb.AppendLine();
         sb.AppendLine(Inv, $"p99 (ms) of the requests near a refresh of their own process (±{options.WindowSeconds:0.##} s), by where that refresh's token came from, and by refresh (the k-th background refresh of each process, pooled over the processes; refreshes inside the {options.WarmupSeconds:0.#} s warm-up are not measured):");
         sb.AppendLine();
@@ -220,6 +223,9 @@ internal sealed class Report(
         sb.Append(Verdicts());
         return sb.ToString();
     }
+
+    private static string Leases(Phase p) => !p.WithRedis ? "–"
+        : $"{p.Leases.Count.ToString(Inv)} / {p.LongLeases.Count.ToString(Inv)}{(p.LongLeases.Count == 0 ? "" : " (" + string.Join(", ", p.LongLeases.Select(l => string.Create(Inv, $"{l.First:0.0}–{l.Last:0.0}"))) + ")")}";
 
     private static string Load(string loadavg) => string.Join(' ', loadavg.Split(' ').Take(3));
 }
