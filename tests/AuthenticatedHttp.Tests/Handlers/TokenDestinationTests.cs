@@ -170,14 +170,6 @@ public sealed class TokenDestinationTests : IDisposable
         return new BearerTokenHandler(_tokens.Slot, TokenDestinationPolicy.From(options), options, "orders", _tokens.Time, _logger) { InnerHandler = inner };
     }
 
-    /// <summary>Answers synchronously with one cached response, like the benchmark's primary handler.</summary>
-    private sealed class CompletedHandler : HttpMessageHandler
-    {
-        private readonly Task<HttpResponseMessage> _ok = Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK));
-
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) => _ok;
-    }
-
     /// <summary>Answers with a task that completes only when told to: the shape of real I/O.</summary>
     private sealed class PendingHandler : HttpMessageHandler
     {

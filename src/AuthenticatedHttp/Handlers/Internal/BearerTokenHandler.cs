@@ -12,8 +12,9 @@ namespace AuthenticatedHttp.Handlers.Internal;
 /// resend (DESIGN.md "401, 403 and the one retry"), and explains every 401/403 it returns.
 /// </summary>
 /// <remarks>
-/// The fresh-token path is synchronous: it checks the origin, reads the slot, sets the precomputed header and, when the
-/// inner handler completes synchronously with anything but 401/403, returns the inner task itself: no allocation.
+/// The fresh-token path is synchronous: it checks the origin, reads the slot (the client's own, or the one a reused
+/// <see cref="RequestTokenOptions"/> instance is bound to), sets the precomputed header and, when the inner handler
+/// completes synchronously with anything but 401/403, returns the inner task itself: no allocation.
 /// </remarks>
 internal sealed class BearerTokenHandler(
     TokenSlot ownSlot,
@@ -28,9 +29,11 @@ internal sealed class BearerTokenHandler(
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (RequestTokenOptionsExtensions.TokenOptions(request) is { } tokenOptions)
+        var tokenOptions = RequestTokenOptionsExtensions.TokenOptions(request);
+        if (tokenOptions is { SendWithoutToken: true })
         {
-            return SendWithOptionsAsync(request, tokenOptions, cancellationToken);
+            RemoveOwnCredentials(request);
+            return base.SendAsync(request, cancellationToken);
         }
 
         if (!destinations.Allows(request.RequestUri))
@@ -39,9 +42,27 @@ internal sealed class BearerTokenHandler(
         }
 
         var slot = ownSlot;
-        if (!slot.TryGetToken(out var token))
+        var forceRenewal = false;
+        if (tokenOptions is not null)
         {
-            return SendWithAwaitedTokenAsync(request, slot, cancellationToken);
+            forceRenewal = tokenOptions.ForceRenewal;
+            try
+            {
+                slot = slotFor is null ? ownSlot : slotFor(tokenOptions);
+            }
+            catch (TokenAcquisitionException e)
+            {
+                // The client's source cannot serve these parameters (a tenant it cannot ask): a faulted task, as every
+                // other failure to get a token is, never an exception thrown out of SendAsync.
+                return Task.FromException<HttpResponseMessage>(e);
+            }
+        }
+
+        // The same synchronous path with or without per-request options: a reused options instance finds its slot
+        // without allocating, so a tenant's warm token costs what the client's own does.
+        if (forceRenewal || !slot.TryGetToken(out var token))
+        {
+            return SendWithAwaitedTokenAsync(request, slot, forceRenewal, cancellationToken);
         }
 
         if (token.DPoP is not null)
@@ -57,33 +78,7 @@ internal sealed class BearerTokenHandler(
             return sending;
         }
 
-        return CompleteAsync(sending, request, sentTo, token, cancellationToken);
-    }
-
-    /// <summary>
-    /// A request with <see cref="RequestTokenOptions"/>: no token at all; or the token of its parameters' slot (the
-    /// client's own when it names none), renewed first when it asks for that; then the usual 401 handling on that slot.
-    /// </summary>
-    private async Task<HttpResponseMessage> SendWithOptionsAsync(HttpRequestMessage request, RequestTokenOptions tokenOptions, CancellationToken cancellationToken)
-    {
-        if (tokenOptions.SendWithoutToken)
-        {
-            RemoveOwnCredentials(request);
-            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (!destinations.Allows(request.RequestUri))
-        {
-            return await SendToDisallowedOriginAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-
-        // Throws TokenAcquisitionException when the client's source cannot serve these parameters (a tenant it cannot ask).
-        var slot = slotFor is null ? ownSlot : slotFor(tokenOptions);
-        var token = await slot.GetTokenAsync(tokenOptions.ForceRenewal, cancellationToken).ConfigureAwait(false);
-
-        var sentTo = request.RequestUri;
-        var response = await SendOnceAsync(request, token, cancellationToken).ConfigureAwait(false);
-        return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, slot, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
+        return CompleteAsync(sending, request, slot, sentTo, token, cancellationToken);
     }
 
     private Task<HttpResponseMessage> SendToDisallowedOriginAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -113,10 +108,12 @@ internal sealed class BearerTokenHandler(
         request.Headers.Remove(DPoPScheme);
     }
 
-    private async Task<HttpResponseMessage> SendWithAwaitedTokenAsync(HttpRequestMessage request, TokenSlot slot, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendWithAwaitedTokenAsync(HttpRequestMessage request, TokenSlot slot, bool forceRenewal, CancellationToken cancellationToken)
     {
         // Throws TokenAcquisitionException when no token can be had: the request is never sent without one.
-        var token = await slot.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+        var token = forceRenewal
+            ? await slot.GetTokenAsync(forceRenewal: true, cancellationToken).ConfigureAwait(false)
+            : await slot.GetTokenAsync(cancellationToken).ConfigureAwait(false);
         if (token.DPoP is not null)
         {
             return await SendBoundAsync(request, slot, token, cancellationToken).ConfigureAwait(false);
@@ -128,13 +125,13 @@ internal sealed class BearerTokenHandler(
         return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, slot, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
     }
 
-    /// <summary>The fresh path's continuation over a pending inner task: the client's own slot, one state machine box.</summary>
-    private async Task<HttpResponseMessage> CompleteAsync(Task<HttpResponseMessage> sending, HttpRequestMessage request, Uri? sentTo, CachedToken token, CancellationToken cancellationToken)
+    /// <summary>The fresh path's continuation over a pending inner task: one state machine box.</summary>
+    private async Task<HttpResponseMessage> CompleteAsync(Task<HttpResponseMessage> sending, HttpRequestMessage request, TokenSlot slot, Uri? sentTo, CachedToken token, CancellationToken cancellationToken)
     {
         var response = await sending.ConfigureAwait(false);
 
         // The common answer returns here: calling ResendIfUnauthorizedAsync for it would allocate a second task.
-        return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, ownSlot, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
+        return IsRefusal(response) ? await ResendIfUnauthorizedAsync(response, request, slot, sentTo, token, cancellationToken).ConfigureAwait(false) : response;
     }
 
     /// <summary>A DPoP-bound token's request: its proof, the one nonce resend, then the same 401 handling as Bearer.</summary>

@@ -1,6 +1,8 @@
 using System.Net;
+using AuthenticatedHttp.Handlers.Internal;
 using AuthenticatedHttp.Tests.TestSupport;
 using AuthenticatedHttp.Tokens.Internal;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AuthenticatedHttp.Tests.Tokens.Scale;
 
@@ -91,6 +93,32 @@ public sealed class PerRequestTokenTests : IDisposable
         }
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public async Task SendAsync_ReusedTenantOptionsWithAFreshToken_AllocatesNothingBeyondTheInnerHandler()
+    {
+        // The options path is the fresh path: a tenant's warm token costs what the client's own does (the request's
+        // Options dictionary is the caller's, made once here).
+        var client = _host.Client;
+        var options = new AuthenticatedHttpClientOptions { BaseAddress = new Uri("https://api.example/") };
+        using var handler = new BearerTokenHandler(client.Slot, TokenDestinationPolicy.From(options), options, "orders", _time, NullLogger.Instance, o => _host.Cache.GetSlot(client, o))
+        {
+            InnerHandler = new CompletedHandler(),
+        };
+        using var invoker = new HttpMessageInvoker(handler);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "https://api.example/orders").WithTokenOptions(new RequestTokenOptions { Tenant = "contoso" });
+        await invoker.SendAsync(request, _ct); // the tenant's token, JIT, the first binding and header store
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            _ = invoker.SendAsync(request, _ct);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal("Bearer contoso-orders.read-1", request.Headers.Authorization?.ToString());
+        Assert.Equal(1, _host.Source.Requests);
     }
 
     [Fact]
