@@ -32,6 +32,7 @@ internal static class Worker
                 o.TokenEndpoint = new Uri(args.Server, "connect/token");
                 o.ClientId = LoopbackAuthServerOptions.DefaultClientId;
                 o.ClientSecret = LoopbackAuthServerOptions.DefaultClientSecret;
+                o.WarmUp.Enabled = false; // the phase measures the fleet's cold start at one common moment, not at each host start
             })
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             .RemoveAllLoggers();

@@ -58,7 +58,11 @@ internal static class DemoCommand
         }
 
         var interrupted = stopping.IsCancellationRequested;
+        var status = host.Services.GetRequiredService<IAccessTokenProvider>().GetStatus(nameof(EchoApiClient));
         await host.StopAsync(CancellationToken.None);
+
+        output.WriteLine();
+        output.WriteLine("Token status at the end: " + status);
 
         var passed = DemoReport.Print(output, workload, events, options, RevocationWindow, interrupted);
         return interrupted ? Usage.Interrupted : passed ? Usage.Success : Usage.Failed;

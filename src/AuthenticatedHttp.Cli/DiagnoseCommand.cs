@@ -179,12 +179,14 @@ internal static class DiagnoseCommand
         {
             report.Field("Obtained", "no: the request was not sent");
             report.TokenFailure(failure!);
+            report.Field("Status", tokens.GetStatus(ClientName).ToString());
             return Usage.NoToken;
         }
 
         report.Redact(first.Value);
         var endpoint = sent.LastOrDefault(e => !e.IsDiscovery)?.Url ?? DiagnoseReport.PathOnly(clientOptions.TokenEndpoint);
         report.Token(first, endpoint, TokenRequests(logs), time.GetUtcNow());
+        report.Field("Status", tokens.GetStatus(ClientName).ToString());
 
         report.Heading("3. Response");
         var url = options.Url!;

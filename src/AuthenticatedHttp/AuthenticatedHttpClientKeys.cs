@@ -10,9 +10,9 @@ namespace AuthenticatedHttp;
 /// <summary>
 /// The configuration keys of a client's section, the one list that validation, binding and <c>authhttp diagnose</c>
 /// share: each public property of <see cref="AuthenticatedHttpClientOptions"/>, and those of
-/// <see cref="ClientAssertionOptions"/>, <see cref="ClientCertificateOptions"/>, <see cref="DPoPOptions"/> and
-/// <see cref="TokenEndpointResilienceOptions"/> under <c>ClientAssertion:</c>, <c>ClientCertificate:</c>, <c>DPoP:</c> and
-/// <c>TokenEndpointResilience:</c>.
+/// <see cref="ClientAssertionOptions"/>, <see cref="ClientCertificateOptions"/>, <see cref="DPoPOptions"/>,
+/// <see cref="TokenEndpointResilienceOptions"/> and <see cref="WarmUpOptions"/> under <c>ClientAssertion:</c>,
+/// <c>ClientCertificate:</c>, <c>DPoP:</c>, <c>TokenEndpointResilience:</c> and <c>WarmUp:</c>.
 /// </summary>
 public static class AuthenticatedHttpClientKeys
 {
@@ -99,6 +99,7 @@ public static class AuthenticatedHttpClientKeys
                 : property.PropertyType == typeof(ClientCertificateOptions) ? Properties(typeof(ClientCertificateOptions))
                 : property.PropertyType == typeof(DPoPOptions) ? Properties(typeof(DPoPOptions))
                 : property.PropertyType == typeof(TokenEndpointResilienceOptions) ? Properties(typeof(TokenEndpointResilienceOptions))
+                : property.PropertyType == typeof(WarmUpOptions) ? Properties(typeof(WarmUpOptions))
                 : null;
             if (group is not null)
             {

@@ -40,4 +40,10 @@ public sealed partial class AuthenticatedHttpClientOptions
     [Required(ErrorMessage = "{0} must not be null")]
     [ValidateObjectMembers]
     public TokenEndpointResilienceOptions TokenEndpointResilience { get; set; } = new();
+
+    /// <summary>Gets or sets whether and how the client's token is obtained while the host starts.</summary>
+    /// <value>The defaults of <see cref="WarmUpOptions"/>: enabled, not required, 30 seconds.</value>
+    [Required(ErrorMessage = "{0} must not be null")]
+    [ValidateObjectMembers]
+    public WarmUpOptions WarmUp { get; set; } = new();
 }

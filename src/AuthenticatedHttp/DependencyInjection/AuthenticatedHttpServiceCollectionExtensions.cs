@@ -4,6 +4,7 @@ using AuthenticatedHttp.DependencyInjection.Internal;
 using AuthenticatedHttp.Handlers.Internal;
 using AuthenticatedHttp.Tokens.Internal;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Http;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -216,6 +217,7 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         services.TryAddSingleton<AuthorityMetadataCache>();
         services.TryAddSingleton<IRefreshTokenStore, InMemoryRefreshTokenStore>();
         services.TryAddSingleton<IAccessTokenProvider, AccessTokenProvider>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, TokenWarmUp>());
 
         services.AddTokenEndpointClient(AuthenticatedHttpClientOptions.TokenEndpointHttpClientName);
     }

@@ -76,4 +76,10 @@ internal static partial class Log
 
     [LoggerMessage(23, LogLevel.Warning, "Client '{ClientName}': the refresh token store ({Store}) could not be read; the refresh token in memory is used.", EventName = "RefreshTokenStoreUnreadable")]
     public static partial void RefreshTokenStoreUnreadable(ILogger logger, Exception exception, string clientName, string store);
+
+    [LoggerMessage(24, LogLevel.Information, "Client '{ClientName}' obtained its token while the host started, in {Elapsed}; it expires at {ExpiresAt:O}.", EventName = "WarmUpCompleted")]
+    public static partial void WarmUpCompleted(ILogger logger, string clientName, TimeSpan elapsed, DateTimeOffset expiresAt);
+
+    [LoggerMessage(25, LogLevel.Warning, "Client '{ClientName}' could not obtain its token while the host started ({Kind}, OAuth error '{Error}'): {Consequence}.", EventName = "WarmUpFailed")]
+    public static partial void WarmUpFailed(ILogger logger, Exception exception, string clientName, TokenFailureKind kind, string? error, string consequence);
 }

@@ -30,6 +30,15 @@ public interface IAccessTokenProvider
     ValueTask<AccessToken> GetTokenAsync(string clientName, RequestTokenOptions options, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// A snapshot of the client's token: its state, expiry and next refresh, and how its last token requests went. It
+    /// never requests a token. The health checks (<c>AddAuthenticatedHttpHealthChecks</c>) read the same snapshot.
+    /// </summary>
+    /// <param name="clientName">The name the client was registered under (a typed client's type name).</param>
+    /// <returns>The snapshot; it holds no token or secret.</returns>
+    /// <exception cref="InvalidOperationException">No client of that name was registered with <c>AddAuthenticatedHttpClient</c>.</exception>
+    TokenStatus GetStatus(string clientName);
+
+    /// <summary>
     /// Gets the <c>Authorization</c> header value for the client's current token: <c>Bearer &lt;token&gt;</c>.
     /// </summary>
     /// <param name="clientName">The name the client was registered under (a typed client's type name).</param>

@@ -168,6 +168,7 @@ internal sealed class FleetHost : IAsyncDisposable
         var attempts = new ConcurrentQueue<TokenAttempt>();
         builder.Services.AddHttpClient(AuthenticatedHttpClientOptions.TokenEndpointHttpClientName).AddHttpMessageHandler(() => new TokenAttemptTimer(attempts));
         configureServices?.Invoke(builder.Services);
+        builder.Services.PostConfigureAll<AuthenticatedHttpClientOptions>(o => o.WarmUp.Enabled = false); // the fleet tests start their hosts cold and count the first token requests themselves
         var host = builder.Build();
         await host.StartAsync(TestContext.Current.CancellationToken);
         return new FleetHost(host, index, attempts);

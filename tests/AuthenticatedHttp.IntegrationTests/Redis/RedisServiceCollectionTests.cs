@@ -33,6 +33,7 @@ public sealed class RedisServiceCollectionTests(RedisServer redis) : IClassFixtu
 
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.AddFakeLogging();
+        builder.Services.PostConfigureAll<AuthenticatedHttpClientOptions>(o => o.WarmUp.Enabled = false); // idp.example does not exist: these test the Redis registration only
         return builder;
     }
 

@@ -43,7 +43,11 @@ public sealed class PublicSurfaceTests
             "AuthenticatedHttp.TokenFailureKind",
             "AuthenticatedHttp.TokenGrantType",
             "AuthenticatedHttp.TokenRequestContext",
+            "AuthenticatedHttp.TokenState",
+            "AuthenticatedHttp.TokenStatus",
+            "AuthenticatedHttp.WarmUpOptions",
             "Microsoft.Extensions.DependencyInjection.AuthenticatedHttpClientBuilderExtensions",
+            "Microsoft.Extensions.DependencyInjection.AuthenticatedHttpHealthChecksBuilderExtensions",
             "Microsoft.Extensions.DependencyInjection.AuthenticatedHttpServiceCollectionExtensions",
             "Microsoft.Extensions.DependencyInjection.IAuthenticatedHttpClientBuilder",
         ];

@@ -131,6 +131,7 @@ public sealed class MicrosoftIdentityClientConfigurationTests : IDisposable
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection(config);
+        builder.Services.PostConfigureAll<AuthenticatedHttpClientOptions>(o => o.WarmUp.Enabled = false); // no identity provider to ask: these test configuration only
         foreach (var name in new[] { "Orders", "Billing", "Audit" })
         {
             builder.Services.AddAuthenticatedHttpClient(name, builder.Configuration.GetSection(name)).UseMicrosoftIdentityClient();
@@ -215,6 +216,7 @@ public sealed class MicrosoftIdentityClientConfigurationTests : IDisposable
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection(config);
+        builder.Services.PostConfigureAll<AuthenticatedHttpClientOptions>(o => o.WarmUp.Enabled = false); // no identity provider to ask: these test configuration only
         var client = builder.Services.AddAuthenticatedHttpClient("orders", builder.Configuration.GetSection("Orders"));
         if (application)
         {

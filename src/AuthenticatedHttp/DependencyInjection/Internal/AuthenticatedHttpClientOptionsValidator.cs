@@ -48,6 +48,7 @@ internal sealed class AuthenticatedHttpClientOptionsValidator(AuthenticatedClien
             CheckKeys(failures, _configuration.GetSection(nameof(options.ClientAssertion)), nameof(options.ClientAssertion));
             CheckKeys(failures, _configuration.GetSection(nameof(options.ClientCertificate)), nameof(options.ClientCertificate));
             CheckKeys(failures, _configuration.GetSection(nameof(options.DPoP)), nameof(options.DPoP));
+            CheckKeys(failures, _configuration.GetSection(nameof(options.WarmUp)), nameof(options.WarmUp));
         }
 
         if (AttributeRules.Validate(null, options).Failures is { } attributeFailures)

@@ -32,6 +32,8 @@ internal sealed class AccessTokenProvider(TokenCache cache, IOptionsMonitor<Auth
         return cached.HeaderValue;
     }
 
+    public TokenStatus GetStatus(string clientName) => Slot(clientName).GetStatus(clientName);
+
     public ValueTask<AccessToken> RenewAsync(string clientName, AccessToken rejected, CancellationToken cancellationToken = default) =>
         Renew(clientName, rejected, claims: null, cancellationToken);
 

@@ -58,6 +58,19 @@ internal sealed class IdentityProviderGate(string identityProvider)
     }
 
     /// <summary>
+    /// Until when a request (a background refresh, with <paramref name="background"/>) would be refused after a failure
+    /// of this provider; null when none would (the provider is not known to be failing, or its hold has ended).
+    /// </summary>
+    public DateTimeOffset? HeldUntil(bool background, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            var until = background && _backgroundHeldUntil > _heldUntil ? _backgroundHeldUntil : _heldUntil;
+            return _failure is not null && now < until ? until : null;
+        }
+    }
+
+    /// <summary>
     /// Whether <paramref name="request"/>, whose attempt just failed transiently, may retry: yes unless another request
     /// is retrying against this provider already. A thousand tenants whose requests all meet an outage then make one
     /// attempt each and one request's retries, not a thousand requests' retries; that one request finds out for all.

@@ -50,6 +50,10 @@ internal sealed class TokenSlot : IDisposable
     private Task<CachedToken>? _failedRefresh;
     private DateTimeOffset _coolDownUntil;
     private DateTimeOffset _lastRetirement = DateTimeOffset.MinValue;
+    private DateTimeOffset _renewalRefusedAt = DateTimeOffset.MinValue;
+    private int _consecutiveFailures;
+    private TokenAcquisitionException? _lastFailure;
+    private DateTimeOffset _lastFailureAt;
     private ITimer? _phaseTimer;
     private int _backgroundFailures;
     private long _backgroundRetryNotBeforeTicks;
@@ -259,6 +263,7 @@ internal sealed class TokenSlot : IDisposable
             {
                 if (now - _lastRetirement < _renewalCoolDown)
                 {
+                    _renewalRefusedAt = now;
                     return Rejection.CoolingDown;
                 }
 
@@ -269,6 +274,64 @@ internal sealed class TokenSlot : IDisposable
 
             return Rejection.Retired;
         }
+    }
+
+    /// <summary>The slot's state for <paramref name="clientName"/>'s <see cref="TokenStatus"/>: no token, secret or message in it.</summary>
+    public TokenStatus GetStatus(string clientName)
+    {
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            var current = _current;
+            var state = current?.Observe(now) switch
+            {
+                null => TokenState.None,
+                TokenPhase.Fresh => TokenState.Fresh,
+                TokenPhase.Stale => TokenState.Stale,
+                _ => TokenState.Unusable,
+            };
+
+            // What holds the next token request: the foreground cool-down (no usable token), the background backoff, or
+            // the identity provider's hold after a failure of any slot of it.
+            DateTimeOffset? holds = null;
+            if (_failedRefresh is not null && now < _coolDownUntil)
+            {
+                holds = _coolDownUntil;
+            }
+
+            if (_backgroundFailures > 0 && new DateTimeOffset(_backgroundRetryNotBeforeTicks, TimeSpan.Zero) is var backoff && backoff > now)
+            {
+                holds = Later(holds, backoff);
+            }
+
+            if (_identityProvider?.HeldUntil(background: state is TokenState.Fresh or TokenState.Stale, now) is { } providerHold)
+            {
+                holds = Later(holds, providerHold);
+            }
+
+            var renewalsPausedUntil = _lastRetirement + _renewalCoolDown;
+            return new TokenStatus
+            {
+                ClientName = clientName,
+                State = state,
+                At = now,
+                ObtainedAt = current?.Token.ObtainedAt,
+                ExpiresAt = current?.Token.ExpiresAt,
+                RefreshAt = current?.RefreshAt,
+                UsableUntil = current?.UsableUntil,
+                IsRefreshing = _refresh is not null,
+                TokenRequests = TokenRequests,
+                ConsecutiveFailures = _consecutiveFailures,
+                LastFailureAt = _lastFailure is null ? null : _lastFailureAt,
+                LastFailureKind = _lastFailure?.Kind,
+                LastError = _lastFailure?.Error,
+                LastFailureStatusCode = (int?)_lastFailure?.StatusCode,
+                CoolingDownUntil = holds,
+                RenewalsPausedUntil = _renewalRefusedAt >= _lastRetirement && renewalsPausedUntil > now ? renewalsPausedUntil : null,
+            };
+        }
+
+        static DateTimeOffset Later(DateTimeOffset? a, DateTimeOffset b) => a is { } value && value > b ? value : b;
     }
 
     /// <summary>
@@ -442,6 +505,7 @@ internal sealed class TokenSlot : IDisposable
                 {
                     var now = _time.GetUtcNow();
                     Volatile.Write(ref _refresh, null);
+                    _consecutiveFailures = 0; // the identity provider answered; only its token was not new
                     retryIn = BackgroundRetryDelay(++_backgroundFailures, TimeSpan.Zero, same, now);
                     Volatile.Write(ref _backgroundRetryNotBeforeTicks, (now + retryIn).UtcTicks);
                 }
@@ -461,6 +525,7 @@ internal sealed class TokenSlot : IDisposable
                 Volatile.Write(ref _current, cached);
                 Volatile.Write(ref _refresh, null);
                 Volatile.Write(ref _backgroundFailures, 0);
+                _consecutiveFailures = 0;
                 _failedRefresh = null;
                 SchedulePhaseTimer(cached);
             }
@@ -483,6 +548,7 @@ internal sealed class TokenSlot : IDisposable
             lock (_gate)
             {
                 Volatile.Write(ref _refresh, null);
+                RecordFailure(failure, now);
                 if (background)
                 {
                     hold = BackgroundRetryDelay(++_backgroundFailures, serverWait, _current, now);
@@ -589,6 +655,7 @@ internal sealed class TokenSlot : IDisposable
         lock (_gate)
         {
             Volatile.Write(ref _refresh, null);
+            RecordFailure(refusal, _time.GetUtcNow());
             if (background)
             {
                 // Keep serving the held token and look again when the hold ends, not on every request.
@@ -600,6 +667,14 @@ internal sealed class TokenSlot : IDisposable
 
         refresh.TrySetException(refusal);
         _ = refresh.Task.Exception;
+    }
+
+    /// <summary>Remembers a failed (or refused) token request for <see cref="GetStatus"/>. Caller holds <see cref="_gate"/>.</summary>
+    private void RecordFailure(TokenAcquisitionException failure, DateTimeOffset now)
+    {
+        _consecutiveFailures++;
+        _lastFailure = failure;
+        _lastFailureAt = now;
     }
 
     /// <summary>
