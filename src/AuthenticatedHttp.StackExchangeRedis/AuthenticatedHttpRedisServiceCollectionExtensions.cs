@@ -113,7 +113,9 @@ public static class AuthenticatedHttpRedisServiceCollectionExtensions
                 new RedisKeys(settings.KeyPrefix),
                 new EntryProtector(EntryProtector.DecodeKey(settings.EncryptionKey)!),
                 settings.OperationTimeout,
+#pragma warning disable RS0030 // The token cache's clock; the system's only when no authenticated client registered one (a refresh token store alone).
                 sp.GetService<TimeProvider>() ?? TimeProvider.System,
+#pragma warning restore RS0030
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger(Log.Category));
         });
         services.TryAddSingleton<ITokenFleet>(static sp => new RedisTokenFleet(sp.GetRequiredService<RedisContext>()));

@@ -15,7 +15,7 @@ internal static class MsalTokenSourceFactory
     public static ITokenSource Create(IServiceProvider services, string clientName, Func<IServiceProvider, IConfidentialClientApplication>? givenApplication)
     {
         var options = services.GetRequiredService<IOptionsMonitor<AuthenticatedHttpClientOptions>>().Get(clientName);
-        var time = services.GetService<TimeProvider>() ?? TimeProvider.System;
+        var time = services.GetRequiredService<TimeProvider>(); // the token cache's clock: AddAuthenticatedHttpClient registers it
         if (givenApplication is not null)
         {
             var application = givenApplication(services) ?? throw new InvalidOperationException($"The application factory given to UseMicrosoftIdentityClient for client '{clientName}' returned null.");

@@ -37,7 +37,9 @@ internal abstract class MsalTokenSource(string issuer, IReadOnlyList<string> sec
         // MSAL's times come from the system clock, the cache's from its TimeProvider: carry spans across, not
         // instants. MSAL dates a new token from when its response arrived; what is left of it now, counted from when
         // the request was sent, keeps the time the exchange took on the safe side of the expiry.
+#pragma warning disable RS0030 // MSAL dates its tokens by the machine's clock: only the same clock can turn them into spans.
         var msalNow = TimeProvider.System.GetUtcNow();
+#pragma warning restore RS0030
         return new AccessToken(
             result.AccessToken,
             obtainedAt + (result.ExpiresOn - msalNow),

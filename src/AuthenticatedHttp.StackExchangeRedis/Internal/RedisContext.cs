@@ -47,7 +47,9 @@ internal sealed class RedisContext
         var task = RunCoreAsync(operation);
         try
         {
+#pragma warning disable RS0030 // Real time on purpose: it bounds a network call to a real server, which a fake clock nobody advances would never end.
             return await task.WaitAsync(OperationTimeout, cancellationToken).ConfigureAwait(false);
+#pragma warning restore RS0030
         }
         catch (Exception e) when (!task.IsCompleted && e is TimeoutException or OperationCanceledException)
         {

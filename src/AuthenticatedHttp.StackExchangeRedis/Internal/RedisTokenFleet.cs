@@ -91,14 +91,18 @@ internal sealed class RedisTokenFleet : ITokenFleet, IDisposable
         var hash = RedisKeys.Hash(key);
         if (!await SubscribedAsync(cancellationToken).ConfigureAwait(false))
         {
+#pragma warning disable RS0030 // Real time on purpose: it polls Redis, whose leases expire on Redis's own (real) clock.
             await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
+#pragma warning restore RS0030
             return;
         }
 
         var waiter = _waiters.GetOrAdd(hash, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         try
         {
+#pragma warning disable RS0030 // Real time on purpose: a lost message is made good by reading Redis again, whose leases expire in real time.
             await waiter.Task.WaitAsync(RecheckInterval, cancellationToken).ConfigureAwait(false);
+#pragma warning restore RS0030
         }
         catch (TimeoutException)
         {
@@ -163,7 +167,9 @@ internal sealed class RedisTokenFleet : ITokenFleet, IDisposable
 
         try
         {
+#pragma warning disable RS0030 // Real time on purpose, as in RedisContext.RunAsync: it bounds a network call to a real server.
             return await subscription.WaitAsync(_context.OperationTimeout, cancellationToken).ConfigureAwait(false) is not null;
+#pragma warning restore RS0030
         }
         catch (TimeoutException)
         {

@@ -28,7 +28,9 @@ internal static class ServerCertificate
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1", "Server Authentication")], critical: false));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
 
+#pragma warning disable RS0030 // TLS checks validity against the machine's clock, never the server's TimeProvider.
         var now = DateTimeOffset.UtcNow;
+#pragma warning restore RS0030
         using var ephemeral = request.CreateSelfSigned(now - Backdating, now + Validity);
         // The certificate CreateSelfSigned returns holds an ephemeral key that SslStream cannot use on every platform;
         // a PKCS#12 round trip gives it a key TLS can use everywhere, still only in memory.

@@ -132,7 +132,9 @@ internal sealed class TokenEndpoint(ServerState state)
         {
             // Real time on purpose: the delay simulates a slow network, and a fake clock nobody advances would hang.
             using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, state.Stopping);
+#pragma warning disable RS0030 // See above: real time on purpose.
             await Task.Delay(delay, cancellation.Token).ConfigureAwait(false);
+#pragma warning restore RS0030
         }
     }
 

@@ -207,7 +207,9 @@ public static class AuthenticatedHttpServiceCollectionExtensions
         }
 
         services.AddLogging();
+#pragma warning disable RS0030 // The one place the library names the system clock: everything else takes it from here.
         services.TryAddSingleton(TimeProvider.System);
+#pragma warning restore RS0030
         services.TryAddSingleton(new RefreshJitter());
         services.AddMetrics(); // IMeterFactory, which owns and disposes the library's Meter
         services.TryAddSingleton<AuthenticatedHttp.Telemetry.Internal.AuthenticatedHttpMetrics>();

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace AuthenticatedHttp;
 
 /// <summary>
@@ -14,6 +16,7 @@ public interface IAccessTokenProvider
     /// <returns>The token. Never log its <see cref="AccessToken.Value"/>.</returns>
     /// <exception cref="InvalidOperationException">No client of that name was registered with <c>AddAuthenticatedHttpClient</c>.</exception>
     /// <exception cref="TokenAcquisitionException">No usable token exists and none could be obtained.</exception>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The .NET convention: every async overload takes an optional CancellationToken last. The overloads differ in required parameters, so no call fits two.")]
     ValueTask<AccessToken> GetTokenAsync(string clientName, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -27,6 +30,7 @@ public interface IAccessTokenProvider
     /// <exception cref="ArgumentException"><paramref name="options"/> asks for no token.</exception>
     /// <exception cref="InvalidOperationException">No client of that name was registered with <c>AddAuthenticatedHttpClient</c>.</exception>
     /// <exception cref="TokenAcquisitionException">No usable token exists and none could be obtained, or the client's token source cannot serve these parameters.</exception>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The .NET convention: every async overload takes an optional CancellationToken last. The overloads differ in required parameters, so no call fits two.")]
     ValueTask<AccessToken> GetTokenAsync(string clientName, RequestTokenOptions options, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -62,6 +66,7 @@ public interface IAccessTokenProvider
     /// </returns>
     /// <exception cref="InvalidOperationException">No client of that name was registered with <c>AddAuthenticatedHttpClient</c>.</exception>
     /// <exception cref="TokenAcquisitionException">No new token could be obtained.</exception>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The .NET convention: every async overload takes an optional CancellationToken last. The overloads differ in required parameters, so no call fits two.")]
     ValueTask<AccessToken> RenewAsync(string clientName, AccessToken rejected, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -77,5 +82,6 @@ public interface IAccessTokenProvider
     /// <exception cref="ArgumentException"><paramref name="claims"/> is not a JSON object, nor the base64 of one.</exception>
     /// <exception cref="InvalidOperationException">No client of that name was registered with <c>AddAuthenticatedHttpClient</c>.</exception>
     /// <exception cref="TokenAcquisitionException">No new token could be obtained.</exception>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The .NET convention: every async overload takes an optional CancellationToken last. The overloads differ in required parameters, so no call fits two.")]
     ValueTask<AccessToken> RenewAsync(string clientName, AccessToken rejected, string claims, CancellationToken cancellationToken = default);
 }

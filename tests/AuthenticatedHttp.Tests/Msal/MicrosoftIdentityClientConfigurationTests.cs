@@ -18,12 +18,6 @@ public sealed class MicrosoftIdentityClientConfigurationTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    [Fact]
-    public void PublicSurface_IsOneExtensionClass() =>
-        Assert.Equal(
-            ["Microsoft.Extensions.DependencyInjection.MicrosoftIdentityClientBuilderExtensions"],
-            typeof(MicrosoftIdentityClientBuilderExtensions).Assembly.GetExportedTypes().Select(t => t.FullName!));
-
     [Theory]
     [InlineData("ClientSecret", Secret)]
     [InlineData("ManagedIdentity", "System")]

@@ -43,7 +43,9 @@ internal class RefreshJitter
     public static RefreshJitter None { get; } = new NoJitter();
 
     public virtual TimeSpan Next(TimeSpan max) =>
+#pragma warning disable RS0030 // This is the library's one source of timing randomness, the one the banned list points to.
         max <= TimeSpan.Zero ? TimeSpan.Zero : TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * max.Ticks));
+#pragma warning restore RS0030
 
     private sealed class NoJitter : RefreshJitter
     {
