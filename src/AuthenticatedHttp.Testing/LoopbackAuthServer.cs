@@ -17,7 +17,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace AuthenticatedHttp.Testing;
 
 /// <summary>
-/// A real HTTP server on 127.0.0.1 (dynamic port, http or <see cref="LoopbackAuthServerOptions.UseHttps">https</see>)
+/// A real HTTP server on 127.0.0.1 (dynamic port, or a <see cref="LoopbackAuthServerOptions.Port">fixed one</see>; http or <see cref="LoopbackAuthServerOptions.UseHttps">https</see>)
 /// that is both an OAuth 2.0 authorization server for the client_credentials and refresh_token grants
 /// (<see cref="TokenEndpoint"/>, plus an Azure App Service <see cref="ManagedIdentityEndpoint"/>) and a protected API
 /// accepting only the tokens it issued (<see cref="ApiBaseAddress"/>), with counters and fault injection for tests,
@@ -61,7 +61,7 @@ namespace AuthenticatedHttp.Testing;
 /// token came). Mutual TLS (RFC 8705): see <see cref="LoopbackAuthServerOptions.RequestClientCertificates"/>.
 /// </para>
 /// <para>
-/// API endpoints, all requiring <c>Authorization: Bearer</c> or <c>DPoP</c>: any method on <c>api/echo</c> (echoes method, path,
+/// API endpoints, all requiring <c>Authorization: Bearer</c> or <c>DPoP</c>: any method on <c>api/echo</c> and any path under it, such as <c>api/echo/orders/42</c> (echoes method, path,
 /// query, content type, body, and the token's client id, scope and tenant as JSON: <c>clientId</c>, <c>scope</c>,
 /// <c>tenant</c>, the last null for a token without <c>tid</c>); any method on <c>api/scoped/{scope}</c> (the same, but
 /// 403 <c>insufficient_scope</c> unless the token has that scope); <c>api/status/{code}</c> (answers with that status);
@@ -361,8 +361,9 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
     public IReadOnlyList<TokenRequestRecord> TokenRequestLog => _state.RequestLog.Snapshot();
 
     /// <summary>
-    /// Starts a server on <c>http://127.0.0.1:0</c> (or <c>https://</c>, see
-    /// <see cref="LoopbackAuthServerOptions.UseHttps"/>) and returns once it is accepting connections.
+    /// Starts a server on <c>http://127.0.0.1:{port}</c> (or <c>https://</c>, see
+    /// <see cref="LoopbackAuthServerOptions.UseHttps"/>; a dynamic port unless <see cref="LoopbackAuthServerOptions.Port"/>
+    /// names one) and returns once it is accepting connections.
     /// </summary>
     /// <param name="configure">Adjusts the options before start; the options are not read again afterwards.</param>
     /// <param name="cancellationToken">Cancels starting.</param>
@@ -371,6 +372,8 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
     /// The options are invalid (duplicate client ids, a lifetime under one second, a certificate without a private
     /// key or without <see cref="LoopbackAuthServerOptions.UseHttps"/>...).
     /// </exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="LoopbackAuthServerOptions.Port"/> is not from 0 to 65535.</exception>
+    /// <exception cref="IOException">The fixed <see cref="LoopbackAuthServerOptions.Port"/> is already in use.</exception>
     public static async Task<LoopbackAuthServer> StartAsync(
         Action<LoopbackAuthServerOptions>? configure = null,
         CancellationToken cancellationToken = default)
@@ -386,7 +389,7 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         WebApplication? app = null;
         try
         {
-            app = BuildApplication(loggerFactory, certificate, options.RequestClientCertificates);
+            app = BuildApplication(loggerFactory, options.Port, certificate, options.RequestClientCertificates);
             new Internal.TokenEndpoint(state).Map(app);
             new Internal.ProtectedApi(state).Map(app);
             new DiscoveryEndpoint(state).Map(app);
@@ -629,7 +632,7 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         }
     }
 
-    private static WebApplication BuildApplication(ILoggerFactory loggerFactory, X509Certificate2? certificate, bool requestClientCertificates)
+    private static WebApplication BuildApplication(ILoggerFactory loggerFactory, int port, X509Certificate2? certificate, bool requestClientCertificates)
     {
         // The empty builder reads no appsettings.json or ASPNETCORE_* variables, so the test host's
         // configuration cannot add endpoints, change ports or turn on console logging.
@@ -643,7 +646,7 @@ public sealed class LoopbackAuthServer : IAsyncDisposable
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            kestrel.Listen(IPAddress.Loopback, port, listen =>
             {
                 if (certificate is not null)
                 {

@@ -53,6 +53,21 @@ public sealed class LoopbackAuthServerOptions
     /// <value>The default value is <see langword="true"/>.</value>
     public bool RotateRefreshTokens { get; set; } = true;
 
+    /// <summary>
+    /// The TCP port the server listens on at 127.0.0.1, from 0 to 65535. 0 (the default) lets the operating system pick
+    /// a free port, which <see cref="LoopbackAuthServer.BaseAddress"/> then shows: best for tests, which never collide. A
+    /// fixed port gives the server addresses known before it starts, so that a sample's or a test's
+    /// <c>appsettings.json</c> can name its <see cref="LoopbackAuthServer.TokenEndpoint"/> and
+    /// <see cref="LoopbackAuthServer.ApiBaseAddress"/> (<c>http://127.0.0.1:{port}/connect/token</c>,
+    /// <c>http://127.0.0.1:{port}/api/</c>).
+    /// </summary>
+    /// <remarks>
+    /// <see cref="LoopbackAuthServer.StartAsync"/> throws an <see cref="IOException"/> when another process (or another
+    /// server) already listens on the port.
+    /// </remarks>
+    /// <value>The default value is 0: a dynamic port.</value>
+    public int Port { get; set; }
+
     /// <summary>Receives the server's and Kestrel's logs; <see langword="null"/> (the default) logs nothing.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 

@@ -26,6 +26,7 @@ internal sealed class ProtectedApi(ServerState state)
         // Middleware rather than an endpoint filter, so unknown /api paths are also counted and authenticated.
         app.Use(AuthenticateAsync);
         app.Map(Prefix + "/echo", EchoAsync);
+        app.Map(Prefix + "/echo/{**path}", EchoAsync); // any path under echo: a sample's typed client (orders/42) points here
         app.Map(Prefix + "/scoped/{scope}", ScopedAsync);
         app.Map(Prefix + "/status/{code}", StatusAsync);
         app.Map(Prefix + "/redirect", Redirect);

@@ -35,6 +35,11 @@ internal sealed class ServerState
             throw new ArgumentOutOfRangeException("options.DPoPProofLifetime", options.DPoPProofLifetime, "The DPoP proof lifetime must be at least one second.");
         }
 
+        if (options.Port is < IPEndPoint.MinPort or > IPEndPoint.MaxPort)
+        {
+            throw new ArgumentOutOfRangeException("options.Port", options.Port, "The port must be from 0 (dynamic) to 65535.");
+        }
+
         TimeProvider = options.TimeProvider;
         Issuer = options.Issuer;
         Clients = BuildClients(options.Clients);

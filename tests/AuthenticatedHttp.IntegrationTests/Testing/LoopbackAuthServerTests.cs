@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using AuthenticatedHttp.Testing;
@@ -25,6 +26,40 @@ public sealed class LoopbackAuthServerTests
         Assert.NotEqual(0, server.BaseAddress.Port);
         Assert.Equal(new Uri(server.BaseAddress, "connect/token"), server.TokenEndpoint);
         Assert.Equal(new Uri(server.BaseAddress, "api/"), server.ApiBaseAddress);
+    }
+
+    [Fact]
+    public async Task StartAsync_FixedPort_ListensOnThatPort()
+    {
+        var port = FreeLoopbackPort();
+
+        await using var server = await LoopbackAuthServer.StartAsync(o => o.Port = port, Ct);
+        using var http = new HttpClient();
+        using var response = await PostTokenAsync(http, server, BasicAuth(ClientId, ClientSecret), Form(("grant_type", "client_credentials")));
+
+        Assert.Equal(new Uri($"http://127.0.0.1:{port}/"), server.BaseAddress);
+        Assert.Equal(new Uri($"http://127.0.0.1:{port}/connect/token"), server.TokenEndpoint);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task StartAsync_FixedPortInUse_ThrowsIOException()
+    {
+        using var occupant = new TcpListener(IPAddress.Loopback, 0);
+        occupant.Start();
+        var port = ((IPEndPoint)occupant.LocalEndpoint).Port;
+
+        await Assert.ThrowsAsync<IOException>(() => LoopbackAuthServer.StartAsync(o => o.Port = port, Ct));
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(65536)]
+    public async Task StartAsync_PortOutOfRange_ThrowsArgumentOutOfRange(int port)
+    {
+        var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => LoopbackAuthServer.StartAsync(o => o.Port = port, Ct));
+
+        Assert.Equal("options.Port", ex.ParamName);
     }
 
     [Fact]
@@ -222,6 +257,21 @@ public sealed class LoopbackAuthServerTests
         Assert.Equal(body, root.GetProperty("body").GetString());
         Assert.Equal("test-client", root.GetProperty("clientId").GetString());
         Assert.Equal("api.read api.write", root.GetProperty("scope").GetString());
+    }
+
+    [Fact]
+    public async Task Api_EchoSubPath_EchoesPath()
+    {
+        await using var server = await LoopbackAuthServer.StartAsync(cancellationToken: Ct);
+        using var http = new HttpClient();
+        var token = await GetTokenAsync(http, server);
+
+        using var response = await SendApiAsync(http, server, HttpMethod.Get, "echo/orders/42?x=1", token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = await ReadJsonAsync(response);
+        Assert.Equal("/api/echo/orders/42", json.RootElement.GetProperty("path").GetString());
+        Assert.Equal("?x=1", json.RootElement.GetProperty("query").GetString());
     }
 
     [Theory]
@@ -550,6 +600,13 @@ public sealed class LoopbackAuthServerTests
         using var request = new HttpRequestMessage(method, new Uri(server.ApiBaseAddress, relative));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return await http.SendAsync(request, Ct);
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     private static FormUrlEncodedContent Form(params (string Name, string Value)[] fields) =>
