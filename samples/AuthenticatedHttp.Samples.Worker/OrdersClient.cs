@@ -1,0 +1,39 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace AuthenticatedHttp.Samples.Worker;
+
+/// <summary>
+/// The typed client. Its <see cref="HttpClient"/> comes from <c>AddAuthenticatedHttpClient&lt;OrdersClient&gt;</c>, so
+/// every request carries a current bearer token that this class never sees.
+/// </summary>
+/// <remarks>
+/// The API the demo talks to is the loopback server's <c>echo</c> endpoint, which answers with what it received and the
+/// token's client id and scope. A real client calls its own API's paths here; nothing else in the sample changes.
+/// </remarks>
+internal sealed class OrdersClient(HttpClient httpClient)
+{
+    /// <summary>POSTs a query and reads the API's answer.</summary>
+    /// <exception cref="HttpRequestException">The API answered with an error status, or could not be reached.</exception>
+    /// <exception cref="TokenAcquisitionException">No token could be obtained; the request was not sent.</exception>
+    public async Task<EchoReply> SearchAsync(OrderQuery query, CancellationToken cancellationToken)
+    {
+        // JsonContent can be read again, so the token handler can resend it once after a 401.
+        using var response = await httpClient.PostAsJsonAsync("echo", query, SampleJsonContext.Default.OrderQuery, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync(SampleJsonContext.Default.EchoReply, cancellationToken)
+            ?? throw new JsonException("The API answered 'null'.");
+    }
+}
+
+/// <summary>The request body.</summary>
+internal sealed record OrderQuery(string Status, long Page);
+
+/// <summary>The part of the echo endpoint's answer the sample logs: what the API saw, and whose token it accepted.</summary>
+internal sealed record EchoReply(string? Method, string? Path, string? ClientId, string? Scope);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(OrderQuery))]
+[JsonSerializable(typeof(EchoReply))]
+internal sealed partial class SampleJsonContext : JsonSerializerContext;
