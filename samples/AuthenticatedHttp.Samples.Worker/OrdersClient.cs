@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace AuthenticatedHttp.Samples.Worker;
 
@@ -26,14 +25,3 @@ internal sealed class OrdersClient(HttpClient httpClient)
             ?? throw new JsonException("The API answered 'null'.");
     }
 }
-
-/// <summary>The request body.</summary>
-internal sealed record OrderQuery(string Status, long Page);
-
-/// <summary>The part of the echo endpoint's answer the sample logs: what the API saw, and whose token it accepted.</summary>
-internal sealed record EchoReply(string? Method, string? Path, string? ClientId, string? Scope);
-
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
-[JsonSerializable(typeof(OrderQuery))]
-[JsonSerializable(typeof(EchoReply))]
-internal sealed partial class SampleJsonContext : JsonSerializerContext;
