@@ -11,7 +11,7 @@ namespace AuthenticatedHttp.AotTests;
 /// <summary>
 /// The flow the native AOT binary must get right, against a real <see cref="LoopbackAuthServer"/>: the first token,
 /// a proactive refresh in the background while callers keep being served, one renewal after a 401, the token
-/// provider, and the diagnosis of a 403 and a 401.
+/// provider, the diagnosis of a 403 and a 401, and start-up validation; then MSAL and Redis.
 /// </summary>
 internal sealed class AotScenario(RunClock clock)
 {
@@ -63,6 +63,8 @@ internal sealed class AotScenario(RunClock clock)
         await TokenProviderAsync(server, tokens, clientName, ct);
         await DiagnosisAsync(server, echo, ct);
         await host.StopAsync(ct);
+
+        await ValidationScenario.RunAsync(server.ApiBaseAddress, server.TokenEndpoint, ct);
 
         await MsalScenario.RunAsync(ct);
         await RedisScenario.RunAsync(metrics, ct);
