@@ -3,7 +3,6 @@ using System.Net;
 using AuthenticatedHttp.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using static AuthenticatedHttp.AotTests.LibraryMetrics;
 
 namespace AuthenticatedHttp.AotTests;
@@ -31,8 +30,7 @@ internal sealed class AotScenario(RunClock clock)
         var serverStarted = clock.SinceProcessStart;
 
         // As the README's Quickstart: a host, a typed client, validation at host start.
-        var builder = Host.CreateApplicationBuilder(args);
-        builder.Logging.ClearProviders();
+        var builder = AotHost.CreateBuilder(args);
         var clientName = builder.Services.AddAuthenticatedHttpClient<EchoClient>(o =>
         {
             o.BaseAddress = server.ApiBaseAddress;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using AuthenticatedHttp.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace AuthenticatedHttp.AotTests;
 
@@ -21,8 +20,7 @@ internal static class MsalScenario
         var watch = Stopwatch.StartNew();
         await using var server = await LoopbackAuthServer.StartAsync(o => o.UseHttps = true, ct);
 
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
+        var builder = AotHost.CreateBuilder();
         builder.Services.AddAuthenticatedHttpClient(ClientName, o =>
         {
             o.BaseAddress = server.ApiBaseAddress;

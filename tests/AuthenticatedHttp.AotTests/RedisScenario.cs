@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using AuthenticatedHttp.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace AuthenticatedHttp.AotTests;
 
@@ -46,8 +45,7 @@ internal static class RedisScenario
 
     private static async Task<IHost> StartPodAsync(LoopbackAuthServer server, string redis, string keyPrefix, string encryptionKey, CancellationToken ct)
     {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
+        var builder = AotHost.CreateBuilder();
         builder.Services.AddAuthenticatedHttpRedis(o =>
         {
             o.Configuration = redis;

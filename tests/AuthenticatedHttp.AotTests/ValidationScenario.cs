@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace AuthenticatedHttp.AotTests;
@@ -46,8 +45,7 @@ internal static class ValidationScenario
 
     private static async Task<string> StartFailureAsync(Action<IServiceCollection> register, CancellationToken ct)
     {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
+        var builder = AotHost.CreateBuilder();
         register(builder.Services);
         using var host = builder.Build();
         try
