@@ -23,6 +23,7 @@ namespace AuthenticatedHttp.IntegrationTests.Operations;
 /// Degraded (the refresh fails while the token serves) and Unhealthy (no usable token), and Healthy again once the
 /// identity provider is back, with real timers throughout.
 /// </summary>
+[Collection(nameof(TimingSensitive))] // the recovery is timed on real timers
 public sealed class HealthAndWarmUpTests
 {
     private const string Ready = "ready";

@@ -11,6 +11,7 @@ namespace AuthenticatedHttp.IntegrationTests.Redis;
 /// loopback identity provider and one real redis-server, on real sockets and real timers. Token requests are counted
 /// at the server, never inside the library.
 /// </summary>
+[Collection(nameof(TimingSensitive))] // refresh timing on real timers: alone, so no other test's load delays them
 public sealed class FleetTests(RedisServer redis, ITestOutputHelper output) : IClassFixture<RedisServer>, IAsyncLifetime
 {
     private readonly CancellationToken _ct = TestContext.Current.CancellationToken;
