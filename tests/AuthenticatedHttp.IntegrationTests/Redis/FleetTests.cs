@@ -350,6 +350,7 @@ public sealed class FleetTests(RedisServer redis, ITestOutputHelper output) : IC
 }
 
 /// <summary>The fleet's Redis going away and coming back, on a redis-server of each test's own.</summary>
+[Collection(nameof(TimingSensitive))] // counts token requests per refresh boundary on real timers: alone, like FleetTests
 public sealed class FleetOutageTests(ITestOutputHelper output) : IAsyncLifetime
 {
     // 3 s tokens, RefreshBeforeExpiry 1.5 s, ExpirySafetyMargin 0.3 s: a refresh cycle of 1.5 s, a stale window of 1.2 s.
