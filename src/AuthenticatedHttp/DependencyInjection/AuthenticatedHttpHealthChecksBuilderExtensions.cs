@@ -21,7 +21,8 @@ public static class AuthenticatedHttpHealthChecksBuilderExtensions
     /// A check never requests a token: it reads the client's <see cref="AuthenticatedHttp.TokenStatus"/>, so probing it
     /// often costs the identity provider nothing. Its data (state, expiry, failures) holds no token or secret. To put
     /// the checks on a readiness endpoint only, pass a tag and filter on it:
-    /// <c>app.MapHealthChecks("/health/ready", new() { Predicate = c =&gt; c.Tags.Contains("ready") })</c>.
+    /// <c>app.MapHealthChecks("/health/ready", new() { Predicate = c =&gt; c.Tags.Contains("ready") })</c>. Calling this
+    /// again adds its tags to the same checks.
     /// </remarks>
     /// <param name="builder">The health checks builder (<c>services.AddHealthChecks()</c>).</param>
     /// <param name="tags">More tags for every check, besides <see cref="Tag"/>.</param>
@@ -31,10 +32,20 @@ public static class AuthenticatedHttpHealthChecksBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(tags);
-        string[] allTags = [Tag, .. tags];
+        var services = builder.Services;
+        if (services.LastOrDefault(d => d.ServiceType == typeof(TokenHealthCheckTags))?.ImplementationInstance is TokenHealthCheckTags known)
+        {
+            // One check per client, whatever the number of calls: a second registration of a name fails the health service.
+            known.UnionWith(tags);
+            return builder;
+        }
+
+        var allTags = new TokenHealthCheckTags { Tag };
+        allTags.UnionWith(tags);
+        services.AddSingleton(allTags);
 
         // The clients are enumerated when the checks are first needed, so clients registered after this call count too.
-        builder.Services.AddSingleton<IConfigureOptions<HealthCheckServiceOptions>>(sp => new ConfigureOptions<HealthCheckServiceOptions>(options =>
+        services.AddSingleton<IConfigureOptions<HealthCheckServiceOptions>>(sp => new ConfigureOptions<HealthCheckServiceOptions>(options =>
         {
             foreach (var registration in sp.GetKeyedServices<AuthenticatedClientRegistration>(KeyedService.AnyKey))
             {
