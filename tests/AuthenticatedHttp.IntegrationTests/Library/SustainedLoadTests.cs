@@ -48,11 +48,11 @@ public sealed class SustainedLoadTests
 
         // One token per refresh cycle: each refresh comes half a lifetime after the previous token (the refresh window
         // is min(5 min, L/2)), started by the first request after RefreshAt — never earlier, never a second one.
+        // Each gap bounded on both sides is the count: none shorter than a cycle (no second request in one), none longer
+        // than a cycle and a half (none skipped). Rounding the whole span to cycles was not: each cycle is L/2 plus the
+        // token request's latency, and five cycles of 1.1 s (5.5 s) round to six.
         var sent = server.TokenRequestLog.Select(r => r.ReceivedAt).Order().ToArray();
-        var elapsed = sent[^1] - sent[0];
-        var cycles = (int)Math.Round(elapsed / (Lifetime / 2)); // each cycle is L/2 plus a few ms of request latency
         Assert.True(sent.Length >= 6, $"{sent.Length} refreshes in {3.5 * Lifetime}; three lifetimes are six refresh cycles");
-        Assert.Equal(cycles + 1, sent.Length);
         foreach (var (previous, next) in sent.Zip(sent.Skip(1)))
         {
             Assert.InRange(next - previous, Lifetime / 2 - TimeSpan.FromMilliseconds(50), Lifetime / 2 + TimeSpan.FromMilliseconds(500));
