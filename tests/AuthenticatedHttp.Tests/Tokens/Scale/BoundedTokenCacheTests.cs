@@ -86,7 +86,9 @@ public sealed class BoundedTokenCacheTests
     [Fact]
     public async Task Evict_BackgroundRefreshInFlight_IsCancelled()
     {
-        using var host = new ScaleHost(_time, new CountingTokenSource(_time, TimeSpan.FromMinutes(10)), cache: o => o.IdleExpiry = TimeSpan.FromMinutes(1));
+        // An idle expiry longer than the 6 minutes below: the slot must still be cached when the request finds it stale
+        // (with 1 minute, the cache's background scan could evict it first, and the request would find a new slot).
+        using var host = new ScaleHost(_time, new CountingTokenSource(_time, TimeSpan.FromMinutes(10)), cache: o => o.IdleExpiry = TimeSpan.FromHours(1));
         var tenant = new RequestTokenOptions { Tenant = "t" };
         var slot = host.Cache.GetSlot(host.Client, tenant);
         await slot.GetTokenAsync(_ct);
