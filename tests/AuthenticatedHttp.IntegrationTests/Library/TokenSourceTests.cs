@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AuthenticatedHttp.IntegrationTests.Library;
 
 /// <summary>A token source of the user's own (UseTokenSource) gets the cache's guarantees: over real sockets.</summary>
+[Collection(nameof(TimingSensitive))] // short-lived tokens on real timers: a late phase timer under the other tests' load let one through expired (a 401, resent)
 public sealed class TokenSourceTests
 {
     private readonly CancellationToken _ct = TestContext.Current.CancellationToken;
